@@ -1,0 +1,23 @@
+# The two commands of the README's quick start, and a few helpers.
+.PHONY: demo test lint bench server-start server-stop clean
+
+demo:  ## Stream a completion through LangChain and LlamaIndex (local SmolLM2, or Atoma when ATOMA_API_KEY is set)
+	@bash scripts/run_demo.sh
+
+test:  ## Create .venv, start the tiny-model server, run ruff, mypy and the whole pytest suite, stop the server
+	@bash scripts/run_tests.sh
+
+lint:
+	@bash scripts/bootstrap.sh && .venv/bin/ruff check atoma_integrations tests benchmarks scripts examples && .venv/bin/mypy atoma_integrations
+
+bench:  ## Overhead versus raw httpx and the incumbent adapters; writes benchmarks/RESULTS.md
+	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py
+
+server-start:
+	@bash scripts/local_server/start_server.sh
+
+server-stop:
+	@bash scripts/local_server/stop_server.sh
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

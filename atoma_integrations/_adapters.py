@@ -1,0 +1,143 @@
+"""What the LangChain and LlamaIndex adapters share: client settings, clients, parameters.
+
+Adapters hold settings, not connections. Clients are built on first use and shared by
+every adapter with the same settings in the process, so creating many adapter objects
+(one per request, as web apps often do) does not open a connection pool each. The async
+client is per event loop, because an httpx.AsyncClient belongs to the loop it first ran
+on: the same adapter then works across separate ``asyncio.run()`` calls and in notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from atoma_integrations._client import AsyncAtomaClient, AtomaClient, CompletionParams
+
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "GENERATION_PARAMS",
+    "ClientSettings",
+    "async_client_for",
+    "completion_params",
+    "sync_client_for",
+]
+
+# Prompts of one batch call in flight at once, unless the caller says otherwise.
+DEFAULT_MAX_CONCURRENCY = 8
+
+# Every generation parameter of the client, under the client's names; the adapters expose
+# the same fields, so a name means the same thing everywhere.
+GENERATION_PARAMS = (
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "seed",
+    "logprobs",
+    "logit_bias",
+    "presence_penalty",
+    "frequency_penalty",
+    "suffix",
+    "echo",
+    "best_of",
+    "user",
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """The connection settings of an adapter; equal settings share one client."""
+
+    api_key: SecretStr | None
+    base_url: str | None
+    timeout: float | None
+    max_retries: int
+    default_headers: tuple[tuple[str, str], ...] = ()
+
+    def _key(self) -> tuple[Any, ...]:
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        return (key, self.base_url, self.timeout, self.max_retries, self.default_headers)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "max_retries": self.max_retries,
+            "default_headers": dict(self.default_headers) or None,
+        }
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return kwargs
+
+
+_lock = threading.Lock()
+_sync_clients: dict[tuple[Any, ...], AtomaClient] = {}
+_async_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncAtomaClient]
+] = weakref.WeakKeyDictionary()
+
+
+def sync_client_for(settings: ClientSettings) -> AtomaClient:
+    """The process-wide sync client for ``settings``, built on first use."""
+    key = settings._key()
+    client = _sync_clients.get(key)
+    if client is None or client.is_closed:
+        with _lock:
+            client = _sync_clients.get(key)
+            if client is None or client.is_closed:
+                client = AtomaClient(**settings._client_kwargs())
+                _sync_clients[key] = client
+    return client
+
+
+def async_client_for(settings: ClientSettings) -> AsyncAtomaClient:
+    """The async client for ``settings`` on the running event loop, built on first use."""
+    loop = asyncio.get_running_loop()
+    key = settings._key()
+    with _lock:
+        per_loop = _async_clients.setdefault(loop, {})
+        client = per_loop.get(key)
+        if client is None or client.is_closed:
+            client = AsyncAtomaClient(**settings._client_kwargs())
+            per_loop[key] = client
+    return client
+
+
+def completion_params(
+    model: str,
+    prompt: str,
+    defaults: Mapping[str, Any],
+    *,
+    stop: list[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> CompletionParams:
+    """The client call for one prompt: adapter defaults, then per-call values.
+
+    A ``stop`` given for the call replaces the adapter's default rather than adding to it,
+    which is what LangChain and LlamaIndex users expect of ``invoke(..., stop=[...])``.
+    """
+    params: dict[str, Any] = {k: defaults.get(k) for k in GENERATION_PARAMS}
+    params["model"] = model
+    params["prompt"] = prompt
+    if overrides:
+        for name, value in overrides.items():
+            if name in GENERATION_PARAMS or name in ("model", "timeout"):
+                params[name] = value
+            else:
+                extra = dict(extra_body or {})
+                extra[name] = value
+                extra_body = extra
+    if stop is not None:
+        params["stop"] = list(stop)
+    if extra_body:
+        params["extra_body"] = dict(extra_body)
+    return params  # type: ignore[return-value]

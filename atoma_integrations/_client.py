@@ -1,0 +1,533 @@
+"""``AtomaClient`` and ``AsyncAtomaClient``: transport, retries, and the resources on top.
+
+Everything that is not I/O (validating parameters, building the body, deciding whether
+and how long to wait before a retry, decoding a response) is a plain function shared by
+the sync and async clients; only the loops that send requests are written twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable
+from typing import Any, TypedDict, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+from typing_extensions import Required, Unpack
+
+from atoma_integrations._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    TimeoutTypes,
+    resolve_config,
+    resolve_timeout,
+)
+from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+from atoma_integrations.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AtomaError,
+    status_error_from_response,
+)
+from atoma_integrations.models import Completion, CompletionRequest, Model, ModelList
+
+__all__ = ["AsyncAtomaClient", "AtomaClient", "CompletionParams"]
+
+logger = logging.getLogger("atoma_integrations")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Exponential backoff: 0.5 s, 1 s, 2 s, ... capped at 8 s, with "full jitter" so that many
+# clients that failed together do not retry together.
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A Retry-After larger than this is not honoured: failing is more useful than hanging.
+MAX_RETRY_AFTER = 60.0
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+class CompletionParams(TypedDict, total=False):
+    """Keyword arguments of ``completions.create`` and ``create_stream``.
+
+    Names and meanings are those of Atoma's (OpenAI's) ``/v1/completions`` fields; see
+    :class:`~atoma_integrations.models.CompletionRequest` for ranges. None means "not sent".
+    """
+
+    model: Required[str]
+    prompt: Required[str | list[str]]
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    n: int | None
+    stop: str | list[str] | None
+    seed: int | None
+    logprobs: int | None
+    logit_bias: dict[str, float] | dict[int, float] | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    suffix: str | None
+    echo: bool | None
+    best_of: int | None
+    user: str | None
+    extra_body: dict[str, Any] | None
+    """Extra JSON fields merged into the body (backend extras such as ``top_k``)."""
+    timeout: TimeoutTypes | None
+    """Timeout for this call only, in seconds or as an httpx.Timeout."""
+
+
+def build_completion_body(
+    params: CompletionParams, *, stream: bool
+) -> tuple[bytes, httpx.Timeout | None]:
+    """Validate ``params`` and encode the JSON body; raises before any request is made."""
+    fields: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
+    extra_body = fields.pop("extra_body", None)
+    timeout = resolve_timeout(fields.pop("timeout", None))
+    if stream:
+        fields["stream"] = True
+    request = CompletionRequest(**fields)
+    if not extra_body:
+        return request.model_dump_json(exclude_none=True).encode(), timeout
+    if not isinstance(extra_body, dict):
+        raise TypeError(f"extra_body must be a dict, got {type(extra_body).__name__}")
+    body = request.model_dump(exclude_none=True)
+    body.update(extra_body)
+    return json.dumps(body).encode(), timeout
+
+
+def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
+    """Decode a successful response body into ``model``."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise AtomaError(
+            f"The server's {response.status_code} response to {response.request.url.path} "
+            f"is not a valid {model.__name__}: {str(exc).splitlines()[0]} "
+            f"(body starts {response.content[:200]!r})"
+        ) from exc
+
+
+def _retry_after(response: httpx.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, seconds)
+
+
+def retry_delay(attempt: int, error: AtomaError) -> float | None:
+    """Seconds to wait before retry number ``attempt + 1``, or None if ``error`` is final.
+
+    Connection errors and 408, 429, 500, 502, 503, 504 are retried. ``Retry-After`` wins
+    over the backoff when the server sends one (Atoma does not; others do).
+    """
+    response: httpx.Response | None = None
+    if isinstance(error, APIStatusError):
+        if error.status_code not in RETRY_STATUSES:
+            return None
+        response = error.response
+    elif not isinstance(error, APIConnectionError):
+        return None
+    after = _retry_after(response)
+    if after is not None and after <= MAX_RETRY_AFTER:
+        return after
+    backoff = min(MAX_RETRY_DELAY, INITIAL_RETRY_DELAY * 2**attempt)
+    return random.uniform(backoff / 2, backoff)
+
+
+def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    """The package's error for an httpx transport failure (no HTTP answer)."""
+    target = f"{request.method} {request.url}"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"The request to {target} timed out ({type(exc).__name__})", request=request
+        )
+    return APIConnectionError(
+        f"Could not get a response from {target}: {type(exc).__name__}: {exc}", request=request
+    )
+
+
+def _log_retry(error: AtomaError, attempt: int, max_retries: int, delay: float) -> None:
+    logger.info(
+        "retrying in %.2fs (retry %d of %d) after: %s", delay, attempt + 1, max_retries, error
+    )
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+async def _async_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def _default_limits() -> httpx.Limits:
+    # Hundreds of concurrent streams are normal for an LLM client; httpx's default of 100
+    # connections would make the rest wait for a pool slot.
+    return httpx.Limits(max_connections=512, max_keepalive_connections=64)
+
+
+class _ClientBase:
+    """Configuration shared by the sync and async clients."""
+
+    _config: ClientConfig
+    _headers: dict[str, str]
+
+    def _configure(
+        self,
+        api_key: str | SecretStr | None,
+        base_url: str | None,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        default_headers: dict[str, str] | None,
+    ) -> None:
+        self._config = resolve_config(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self._headers = self._config.headers()
+        self._completions_url = f"{self._config.base_url}/completions"
+
+    @property
+    def base_url(self) -> str:
+        """The server's base URL, including ``/v1``."""
+        return self._config.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request is retried, in total."""
+        return self._config.max_retries
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The default timeout of every request."""
+        return self._config.timeout
+
+    def _pickle_args(self) -> dict[str, Any]:
+        config = self._config
+        return {
+            # A key taken from the environment is read again on unpickling, not stored.
+            "api_key": config.api_key if config.api_key_is_explicit else None,
+            "base_url": config.base_url,
+            "timeout": config.timeout,
+            "max_retries": config.max_retries,
+            "default_headers": config.default_headers or None,
+        }
+
+    def __repr__(self) -> str:
+        key = "set" if self._config.api_key is not None else "none"
+        return f"{type(self).__name__}(base_url={self._config.base_url!r}, api_key=<{key}>)"
+
+
+def _rebuild(cls: type[_ClientBase], kwargs: dict[str, Any]) -> _ClientBase:
+    return cls(**kwargs)
+
+
+class AtomaClient(_ClientBase):
+    """Synchronous client for Atoma's (or any OpenAI-compatible) ``/v1/completions``.
+
+    One pooled ``httpx.Client`` serves every call and stream; close it with ``close()``
+    or a ``with`` block.
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self._config.timeout, limits=_default_limits()
+        )
+        self.completions = Completions(self)
+        """Text completions: ``create`` and ``create_stream``."""
+        self.models = Models(self)
+        """The models the server serves."""
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        timeout: httpx.Timeout | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send with retries; return a successful response or raise the typed error."""
+        max_retries = self._config.max_retries
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                method,
+                url,
+                content=content,
+                headers=self._headers,
+                timeout=timeout or self._config.timeout,
+            )
+            error: AtomaError
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                error = transport_error(exc, request)
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    response.read()
+                except httpx.TransportError:
+                    pass
+                finally:
+                    response.close()
+                error = status_error_from_response(response)
+            delay = retry_delay(attempt, error) if attempt < max_retries else None
+            if delay is None:
+                raise error
+            _log_retry(error, attempt, max_retries, delay)
+            _sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the connection pool (not an ``http_client`` the caller passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection pool is closed."""
+        return self._http.is_closed
+
+    def __enter__(self) -> AtomaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self._pickle_args()))
+
+
+class AsyncAtomaClient(_ClientBase):
+    """Asynchronous client; the same API as :class:`AtomaClient`, with ``await``.
+
+    Its connection pool belongs to the event loop it is first used on.
+    """
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: dict[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self._config.timeout, limits=_default_limits()
+        )
+        self.completions = AsyncCompletions(self)
+        """Text completions: ``create`` and ``create_stream``."""
+        self.models = AsyncModels(self)
+        """The models the server serves."""
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        timeout: httpx.Timeout | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send with retries; return a successful response or raise the typed error."""
+        max_retries = self._config.max_retries
+        attempt = 0
+        while True:
+            request = self._http.build_request(
+                method,
+                url,
+                content=content,
+                headers=self._headers,
+                timeout=timeout or self._config.timeout,
+            )
+            error: AtomaError
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                error = transport_error(exc, request)
+            else:
+                if response.is_success:
+                    return response
+                try:
+                    await response.aread()
+                except httpx.TransportError:
+                    pass
+                finally:
+                    await response.aclose()
+                error = status_error_from_response(response)
+            delay = retry_delay(attempt, error) if attempt < max_retries else None
+            if delay is None:
+                raise error
+            _log_retry(error, attempt, max_retries, delay)
+            await _async_sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not an ``http_client`` the caller passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def close(self) -> None:
+        """Alias of :meth:`aclose`."""
+        await self.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection pool is closed."""
+        return self._http.is_closed
+
+    async def __aenter__(self) -> AsyncAtomaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self._pickle_args()))
+
+
+class Completions:
+    """``client.completions``: full and streamed text completions."""
+
+    def __init__(self, client: AtomaClient) -> None:
+        self._client = client
+
+    def create(self, **params: Unpack[CompletionParams]) -> Completion:
+        """Complete ``prompt`` and return the whole response."""
+        body, timeout = build_completion_body(params, stream=False)
+        client = self._client
+        response = client._send("POST", client._completions_url, content=body, timeout=timeout)
+        return parse_response(Completion, response)
+
+    def create_stream(self, **params: Unpack[CompletionParams]) -> CompletionStream:
+        """Complete ``prompt`` as a stream of chunks; the request is sent now.
+
+        Retries happen only here, before any event arrived; never once text was delivered.
+        """
+        body, timeout = build_completion_body(params, stream=True)
+        client = self._client
+        response = client._send(
+            "POST", client._completions_url, content=body, timeout=timeout, stream=True
+        )
+        return CompletionStream(response)
+
+
+class AsyncCompletions:
+    """``client.completions`` of the async client."""
+
+    def __init__(self, client: AsyncAtomaClient) -> None:
+        self._client = client
+
+    async def create(self, **params: Unpack[CompletionParams]) -> Completion:
+        """Complete ``prompt`` and return the whole response."""
+        body, timeout = build_completion_body(params, stream=False)
+        client = self._client
+        response = await client._send(
+            "POST", client._completions_url, content=body, timeout=timeout
+        )
+        return parse_response(Completion, response)
+
+    def create_stream(self, **params: Unpack[CompletionParams]) -> AsyncCompletionStream:
+        """Complete ``prompt`` as a stream; parameters are checked now, the request is sent
+        on ``async with`` or on the first ``async for`` step."""
+        body, timeout = build_completion_body(params, stream=True)
+        client = self._client
+
+        def open_response() -> Awaitable[httpx.Response]:
+            return client._send(
+                "POST", client._completions_url, content=body, timeout=timeout, stream=True
+            )
+
+        return AsyncCompletionStream(open_response)
+
+
+def _context_lengths(body: Any) -> dict[str, int]:
+    entries = body.get("data", []) if isinstance(body, dict) else body
+    lengths: dict[str, int] = {}
+    if isinstance(entries, list):
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("context_length"), int):
+                lengths[str(entry.get("id"))] = entry["context_length"]
+    return lengths
+
+
+class Models:
+    """``client.models``: what the server serves."""
+
+    def __init__(self, client: AtomaClient) -> None:
+        self._client = client
+
+    def list(self) -> list[Model]:
+        """``GET {base_url}/models``: the model ids this server accepts."""
+        client = self._client
+        response = client._send("GET", f"{client.base_url}/models")
+        return parse_response(ModelList, response).data
+
+    def context_lengths(self) -> dict[str, int]:
+        """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
+        client = self._client
+        response = client._send("GET", f"{client.base_url}/open_router/models")
+        return _context_lengths(_json(response))
+
+
+class AsyncModels:
+    """``client.models`` of the async client."""
+
+    def __init__(self, client: AsyncAtomaClient) -> None:
+        self._client = client
+
+    async def list(self) -> list[Model]:
+        """``GET {base_url}/models``: the model ids this server accepts."""
+        client = self._client
+        response = await client._send("GET", f"{client.base_url}/models")
+        return parse_response(ModelList, response).data
+
+    async def context_lengths(self) -> dict[str, int]:
+        """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
+        client = self._client
+        response = await client._send("GET", f"{client.base_url}/open_router/models")
+        return _context_lengths(_json(response))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise AtomaError(
+            f"The response from {response.request.url.path} is not JSON: {response.content[:200]!r}"
+        ) from exc

