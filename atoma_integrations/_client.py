@@ -161,10 +161,15 @@ def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APICon
     )
 
 
-def _log_retry(error: AtomaError, attempt: int, max_retries: int, delay: float) -> None:
+def next_retry_delay(attempt: int, max_retries: int, error: AtomaError) -> float:
+    """The wait before the next attempt; raises ``error`` when it is final or retries ran out."""
+    delay = retry_delay(attempt, error) if attempt < max_retries else None
+    if delay is None:
+        raise error
     logger.info(
         "retrying in %.2fs (retry %d of %d) after: %s", delay, attempt + 1, max_retries, error
     )
+    return delay
 
 
 def _sleep(seconds: float) -> None:
@@ -277,15 +282,11 @@ class AtomaClient(_ClientBase):
         stream: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a successful response or raise the typed error."""
-        max_retries = self._config.max_retries
+        max_retries, default = self._config.max_retries, self._config.timeout
         attempt = 0
         while True:
             request = self._http.build_request(
-                method,
-                url,
-                content=content,
-                headers=self._headers,
-                timeout=timeout or self._config.timeout,
+                method, url, content=content, headers=self._headers, timeout=timeout or default
             )
             error: AtomaError
             try:
@@ -302,11 +303,7 @@ class AtomaClient(_ClientBase):
                 finally:
                     response.close()
                 error = status_error_from_response(response)
-            delay = retry_delay(attempt, error) if attempt < max_retries else None
-            if delay is None:
-                raise error
-            _log_retry(error, attempt, max_retries, delay)
-            _sleep(delay)
+            _sleep(next_retry_delay(attempt, max_retries, error))
             attempt += 1
 
     def close(self) -> None:
@@ -365,15 +362,11 @@ class AsyncAtomaClient(_ClientBase):
         stream: bool = False,
     ) -> httpx.Response:
         """Send with retries; return a successful response or raise the typed error."""
-        max_retries = self._config.max_retries
+        max_retries, default = self._config.max_retries, self._config.timeout
         attempt = 0
         while True:
             request = self._http.build_request(
-                method,
-                url,
-                content=content,
-                headers=self._headers,
-                timeout=timeout or self._config.timeout,
+                method, url, content=content, headers=self._headers, timeout=timeout or default
             )
             error: AtomaError
             try:
@@ -390,11 +383,7 @@ class AsyncAtomaClient(_ClientBase):
                 finally:
                     await response.aclose()
                 error = status_error_from_response(response)
-            delay = retry_delay(attempt, error) if attempt < max_retries else None
-            if delay is None:
-                raise error
-            _log_retry(error, attempt, max_retries, delay)
-            await _async_sleep(delay)
+            await _async_sleep(next_retry_delay(attempt, max_retries, error))
             attempt += 1
 
     async def aclose(self) -> None:

@@ -177,9 +177,10 @@ def _transport_error_reason(exc: httpx.HTTPError) -> str:
     return f"the connection failed mid-stream ({type(exc).__name__}: {exc})"
 
 
-def _chunks(state: StreamState, decoder: SSEDecoder, data: bytes) -> list[CompletionChunk]:
+def _chunks(state: StreamState, payloads: list[bytes]) -> list[CompletionChunk]:
+    """Decode the events of one network read; stops at ``[DONE]``."""
     out: list[CompletionChunk] = []
-    for payload in decoder.feed(data):
+    for payload in payloads:
         chunk = state.decode(payload)
         if chunk is not None:
             out.append(chunk)
@@ -197,17 +198,14 @@ def _iter_sync(
     try:
         raw = response.iter_raw() if _is_identity(response) else response.iter_bytes()
         for data in raw:
-            yield from _chunks(state, decoder, data)
+            yield from _chunks(state, decoder.feed(data))
             if state.done:
                 # Read the chunked terminator so the connection goes back to the pool.
                 for _ in raw:
                     pass
                 break
         else:
-            for payload in decoder.flush():
-                last = state.decode(payload)
-                if last is not None:
-                    yield last
+            yield from _chunks(state, decoder.flush())
         state.finish()
     except httpx.HTTPError as exc:
         raise state.interrupted(_transport_error_reason(exc)) from exc
@@ -233,17 +231,15 @@ async def _iter_async(
     try:
         raw = response.aiter_raw() if _is_identity(response) else response.aiter_bytes()
         async for data in raw:
-            for chunk in _chunks(state, decoder, data):
+            for chunk in _chunks(state, decoder.feed(data)):
                 yield chunk
             if state.done:
                 async for _ in raw:
                     pass
                 break
         else:
-            for payload in decoder.flush():
-                last = state.decode(payload)
-                if last is not None:
-                    yield last
+            for chunk in _chunks(state, decoder.flush()):
+                yield chunk
         state.finish()
     except httpx.HTTPError as exc:
         raise state.interrupted(_transport_error_reason(exc)) from exc
@@ -262,7 +258,23 @@ async def _start(
     return opened.response
 
 
-class CompletionStream:
+class _StreamView:
+    """What both stream kinds tell about the text and usage received so far."""
+
+    _state: StreamState
+
+    @property
+    def usage(self) -> Usage | None:
+        """The last usage the server reported, or None."""
+        return self._state.usage
+
+    @property
+    def text(self) -> str:
+        """Text of choice 0 received so far."""
+        return self._state.texts.get(0, "")
+
+
+class CompletionStream(_StreamView):
     """A streamed completion: iterate it for chunks; use it as a context manager.
 
     The HTTP response closes when the block is left, on ``close()``, when the stream is
@@ -275,16 +287,6 @@ class CompletionStream:
         """The underlying httpx response (headers are available at once)."""
         self._state = StreamState()
         self._iterator = _iter_sync(response, self._state)
-
-    @property
-    def usage(self) -> Usage | None:
-        """The last usage the server reported, or None."""
-        return self._state.usage
-
-    @property
-    def text(self) -> str:
-        """Text of choice 0 received so far."""
-        return self._state.texts.get(0, "")
 
     def __iter__(self) -> Iterator[CompletionChunk]:
         return self._iterator
@@ -314,7 +316,7 @@ class CompletionStream:
             self.response.close()
 
 
-class AsyncCompletionStream:
+class AsyncCompletionStream(_StreamView):
     """The async twin of :class:`CompletionStream`; the request is sent on first use.
 
     Use ``async with`` (or ``await stream.aclose()``). Task cancellation closes the response;
@@ -332,16 +334,6 @@ class AsyncCompletionStream:
         """The underlying httpx response, once the request was sent."""
         return self._opened.response
 
-    @property
-    def usage(self) -> Usage | None:
-        """The last usage the server reported, or None."""
-        return self._state.usage
-
-    @property
-    def text(self) -> str:
-        """Text of choice 0 received so far."""
-        return self._state.texts.get(0, "")
-
     async def start(self) -> AsyncCompletionStream:
         """Send the request (with retries) and check its status; idempotent."""
         await _start(self._opened, self._open_response)
@@ -356,7 +348,10 @@ class AsyncCompletionStream:
     async def aclose(self) -> None:
         """Close the HTTP response; the server sees the disconnect and stops generating."""
         self._opened.closed = True
-        await self._iterator.aclose()
+        # RuntimeError: the generator is mid-step in another task; closing the response
+        # below still ends that step with a clean StreamInterruptedError.
+        with contextlib.suppress(RuntimeError):
+            await self._iterator.aclose()
         if self._opened.response is not None:
             await self._opened.response.aclose()
 
