@@ -1,0 +1,117 @@
+"""Drive the sync or the async client through one call and report what the user saw.
+
+The reliability tests check the same fault through both clients; these helpers run a call
+in either mode and return one :class:`Outcome`, so each test states its fault and its
+expectations once. Sync calls run directly inside the (async) test: the fault server has
+its own thread and loop, so blocking the test's loop for a moment is harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from atoma_integrations import AsyncAtomaClient, AtomaClient, CompletionChunk, Usage
+
+MODES = ("sync", "async")
+"""The two clients every fault is checked against."""
+
+PARAMS: dict[str, Any] = {"model": "fault-model", "prompt": "Say hello", "max_tokens": 8}
+"""A valid call; the fault server ignores what is asked."""
+
+
+@dataclass
+class Outcome:
+    """What one call gave the user: chunks and text, or the exception, and how long it took."""
+
+    chunks: list[CompletionChunk] = field(default_factory=list)
+    """Chunks the stream yielded before it ended or failed."""
+    text: str = ""
+    """The text of choice 0 (a whole completion's, or the streamed chunks joined)."""
+    usage: Usage | None = None
+    """Usage known at the end."""
+    finish_reason: str | None = None
+    """The finish_reason the caller saw."""
+    error: BaseException | None = None
+    """The exception the call raised, if any."""
+    elapsed: float = 0.0
+    """Seconds from the call to its end or its exception."""
+
+
+def _call(params: dict[str, Any]) -> dict[str, Any]:
+    call = {**PARAMS, **params}
+    if "call_timeout" in call:
+        call["timeout"] = call.pop("call_timeout")
+    return call
+
+
+def _client_kwargs(url: str, max_retries: int, timeout: float | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"base_url": url, "max_retries": max_retries}
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    return kwargs
+
+
+async def run_create(
+    mode: str, url: str, *, max_retries: int = 0, timeout: float | None = None, **params: Any
+) -> Outcome:
+    """``completions.create`` through the ``mode`` client; never raises, returns the Outcome.
+
+    ``timeout`` is the client's; pass ``call_timeout`` for the call's own ``timeout``.
+    """
+    call = _call(params)
+    outcome = Outcome()
+    start = time.monotonic()
+    try:
+        if mode == "sync":
+            with AtomaClient(**_client_kwargs(url, max_retries, timeout)) as client:
+                result = client.completions.create(**call)
+        else:
+            async with AsyncAtomaClient(**_client_kwargs(url, max_retries, timeout)) as aclient:
+                result = await aclient.completions.create(**call)
+        outcome.text = result.choices[0].text
+        outcome.finish_reason = result.choices[0].finish_reason
+        outcome.usage = result.usage
+    except Exception as exc:
+        outcome.error = exc
+    outcome.elapsed = time.monotonic() - start
+    return outcome
+
+
+async def run_stream(
+    mode: str, url: str, *, max_retries: int = 0, timeout: float | None = None, **params: Any
+) -> Outcome:
+    """``completions.create_stream`` read to its end; never raises, returns the Outcome."""
+    call = _call(params)
+    outcome = Outcome()
+    start = time.monotonic()
+    try:
+        if mode == "sync":
+            with (
+                AtomaClient(**_client_kwargs(url, max_retries, timeout)) as client,
+                client.completions.create_stream(**call) as stream,
+            ):
+                for chunk in stream:
+                    _take(outcome, chunk)
+                outcome.usage = stream.usage
+        else:
+            async with (
+                AsyncAtomaClient(**_client_kwargs(url, max_retries, timeout)) as aclient,
+                aclient.completions.create_stream(**call) as astream,
+            ):
+                async for chunk in astream:
+                    _take(outcome, chunk)
+                outcome.usage = astream.usage
+    except Exception as exc:
+        outcome.error = exc
+    outcome.elapsed = time.monotonic() - start
+    return outcome
+
+
+def _take(outcome: Outcome, chunk: CompletionChunk) -> None:
+    outcome.chunks.append(chunk)
+    choice = chunk.choices[0]
+    outcome.text += choice.text
+    if choice.finish_reason is not None:
+        outcome.finish_reason = choice.finish_reason
