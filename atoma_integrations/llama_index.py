@@ -1,0 +1,656 @@
+"""LlamaIndex: ``Atoma``, a ``CustomLLM`` that maps LlamaIndex calls onto the shared client.
+
+It reads like a table from LlamaIndex concepts to client calls:
+
+===============================  ==========================================================
+LlamaIndex                       atoma_integrations
+===============================  ==========================================================
+``complete`` / ``acomplete``     ``completions.create`` on the (async) client
+``stream_complete`` / ``a...``   ``completions.create_stream``; one response per chunk
+``chat`` family                  ``messages_to_prompt``, then the completion path above
+``metadata.context_window``      ``models.context_lengths()`` (Atoma's open_router list)
+``CompletionResponse.raw``       the decoded :class:`~atoma_integrations.models.Completion`
+===============================  ==========================================================
+
+HTTP, retries, SSE decoding and errors live in the core, once; nothing here sends a
+request by itself. Clients are the process-shared ones of ``_adapters``; the async client
+is per event loop, and no async method touches the sync client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from llama_index.core.base.llms.generic_utils import (
+    messages_to_prompt as generic_messages_to_prompt,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    LogProb,
+    MessageRole,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+from pydantic import (
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from atoma_integrations._adapters import (
+    GENERATION_PARAMS,
+    ClientSettings,
+    async_client_for,
+    completion_params,
+    sync_client_for,
+)
+from atoma_integrations._client import CompletionParams
+from atoma_integrations._config import resolve_config
+from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+from atoma_integrations.errors import AtomaError
+from atoma_integrations.models import (
+    Completion,
+    CompletionChoice,
+    CompletionChunk,
+    CompletionRequest,
+    Logprobs,
+    Usage,
+)
+
+__all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
+
+logger = logging.getLogger("atoma_integrations.llama_index")
+
+# The context window assumed when the server publishes none for the model (a local
+# llama.cpp or vLLM server has no /open_router/models). 4096 tokens fits every current
+# open model, so LlamaIndex never packs a prompt the model cannot take; pass
+# ``context_window=`` to use more of a larger model.
+DEFAULT_CONTEXT_WINDOW = 4096
+
+# Body fields the adapter itself owns; ``additional_kwargs`` may not override them.
+_RESERVED_BODY_FIELDS = frozenset({"model", "prompt", "stream", *GENERATION_PARAMS})
+# Atoma signs every response and every streamed chunk; these are surfaced to the caller.
+_SIGNATURE_FIELDS = ("response_hash", "signature")
+
+
+class Atoma(CustomLLM):
+    """Atoma's text completions (or any OpenAI-compatible ``/v1/completions``) in LlamaIndex.
+
+    Example::
+
+        from llama_index.core import Settings
+        from atoma_integrations.llama_index import Atoma
+
+        Settings.llm = Atoma(model="meta-llama/Llama-3.3-70B-Instruct", max_tokens=256)
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    model: str = Field(min_length=1)
+    """Model id, exactly as the server lists it (Atoma matches case-sensitively)."""
+    max_tokens: int = 256
+    """Most tokens to generate per call; always sent (Atoma reserves 8192 without it)."""
+    temperature: float | None = None
+    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
+    top_p: float | None = None
+    """Nucleus sampling mass, 0 to 1."""
+    n: int | None = None
+    """Completions per prompt; ``text`` is the first, ``additional_kwargs["texts"]`` all."""
+    stop: list[str] | None = None
+    """Up to 4 sequences that end generation; a per-call ``stop=`` replaces them."""
+    seed: int | None = None
+    """Seed for best-effort deterministic sampling."""
+    logprobs: int | None = None
+    """Return log-probabilities of this many alternatives per token (0 to 20)."""
+    logit_bias: dict[str, float] | None = None
+    """Bias per token id, -100 to 100."""
+    presence_penalty: float | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    frequency_penalty: float | None = None
+    """Penalty proportional to token frequency, -2 to 2."""
+    suffix: str | None = None
+    """Text after the completion (vLLM behind Atoma rejects it; sent only when set)."""
+    echo: bool | None = None
+    """Put the prompt in front of the generated text."""
+    best_of: int | None = None
+    """Generate this many server-side and return the best (many backends ignore it)."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+    context_window: int | None = Field(default=None, gt=0)
+    """Tokens the model takes in and puts out per call; None asks the server once."""
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra JSON body fields for every call (backend extras such as ``top_k``)."""
+    api_key: SecretStr | None = Field(default=None, exclude=True)
+    """API key; None reads ATOMA_API_KEY, then ATOMASDK_BEARER_AUTH, for Atoma's URLs only."""
+    base_url: str | None = None
+    """Server base URL including ``/v1``; None reads ATOMA_BASE_URL, else the Atoma cloud."""
+    timeout: float | None = None
+    """Seconds to wait for each read (in a stream, between events); None keeps the default."""
+    max_retries: int = 2
+    """Retries after the first attempt on connection errors, 408, 429 and 5xx, in total."""
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    """Extra HTTP headers on every request (kept out of to_dict and repr: they may be secret)."""
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        # The client's own settings check, now rather than at the first call: a bad URL or
+        # a missing key for the Atoma cloud raises ConfigurationError naming the fix.
+        self._client_settings()
+
+    @field_validator(*GENERATION_PARAMS, mode="before")
+    @classmethod
+    def _same_rules_as_the_client(cls, value: Any, info: ValidationInfo) -> Any:
+        """Check each generation parameter with the client's own request model."""
+        if value is None:
+            return None
+        name = info.field_name or ""
+        try:
+            request = CompletionRequest(model="m", prompt="p", **{name: value})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            message = str(error["msg"]).removeprefix("Value error, ")
+            where = ".".join(str(part) for part in error["loc"][1:])
+            raise ValueError(f"{message} (at {where})" if where else message) from None
+        return getattr(request, name)
+
+    @field_validator("additional_kwargs")
+    @classmethod
+    def _no_reserved_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Generation parameters go in their fields, where they are validated."""
+        clash = sorted(_RESERVED_BODY_FIELDS & value.keys())
+        if clash:
+            raise ValueError(
+                f"{', '.join(clash)} cannot be set through additional_kwargs: "
+                "pass generation parameters as Atoma(...) fields or per call"
+            )
+        return value
+
+    @classmethod
+    def class_name(cls) -> str:
+        """The name LlamaIndex uses for this class in serialization and events."""
+        return "Atoma"
+
+    # -- connection -------------------------------------------------------------------
+
+    def _client_settings(self) -> ClientSettings:
+        # Resolved on each call (a few microseconds): the environment key is never stored
+        # on the object, so it cannot leak through pickling or serialization, and the
+        # key-safety rule of the core decides where it may go.
+        config = resolve_config(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+        return ClientSettings(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=tuple(sorted(config.default_headers.items())),
+        )
+
+    # -- metadata ---------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """What LlamaIndex's prompt packing needs; may ask the server once for the window."""
+        return LLMMetadata(
+            context_window=self._context_window(),
+            num_output=self.max_tokens,
+            is_chat_model=False,
+            model_name=self.model,
+        )
+
+    def _context_window(self) -> int:
+        if self.context_window is not None:
+            return self.context_window
+        settings = self._client_settings()
+        lengths = _server_context_lengths(settings)
+        window = _lookup(lengths, self.model)
+        if window is not None:
+            return window
+        _warn_default_once(settings.base_url or "", self.model, lengths)
+        return DEFAULT_CONTEXT_WINDOW
+
+    def to_payload(self) -> dict[str, Any]:
+        """Model details for events and traces: no key, no headers, and no request.
+
+        LlamaIndex calls this at the start of every call; the default would read
+        ``metadata`` and so could send the context-window request from inside an async
+        method with the sync client. Here a window not yet known is reported as None.
+        """
+        settings = self._client_settings()
+        window = self.context_window
+        if window is None:
+            window = _lookup(_CONTEXT_LENGTHS.get(settings.base_url or ""), self.model)
+        return {
+            "class_name": self.class_name(),
+            "model_name": self.model,
+            "context_window": window,
+            "num_output": self.max_tokens,
+            "is_chat_model": False,
+            "is_function_calling_model": False,
+            "base_url": _without_userinfo(settings.base_url or ""),
+        }
+
+    # -- requests ---------------------------------------------------------------------
+
+    def _chat_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        # LlamaIndex's own format unless the caller gave one: "role: content" lines, then
+        # "assistant: " for the model to continue. Pass messages_to_prompt= for a model's
+        # own chat template.
+        render = self.messages_to_prompt or generic_messages_to_prompt
+        return render(messages)
+
+    def _params(self, prompt: str, formatted: bool, kwargs: dict[str, Any]) -> CompletionParams:
+        if not formatted and self.completion_to_prompt is not None:
+            prompt = self.completion_to_prompt(prompt)
+        stop = kwargs.pop("stop", None)
+        if isinstance(stop, str):
+            stop = [stop]
+        defaults = {name: getattr(self, name) for name in GENERATION_PARAMS}
+        return completion_params(
+            self.model,
+            prompt,
+            defaults,
+            stop=stop,
+            overrides=kwargs,
+            extra_body=self.additional_kwargs,
+        )
+
+    def _complete(self, prompt: str, formatted: bool, **kwargs: Any) -> CompletionResponse:
+        params = self._params(prompt, formatted, kwargs)
+        client = sync_client_for(self._client_settings())
+        return _completion_response(client.completions.create(**params))
+
+    def _stream_complete(
+        self, prompt: str, formatted: bool, **kwargs: Any
+    ) -> CompletionResponseGen:
+        params = self._params(prompt, formatted, kwargs)
+        _check_streamable(params)
+        client = sync_client_for(self._client_settings())
+        # The request is sent now, so HTTP errors surface from this call (and reach the
+        # callbacks as the call's error), not from the first ``next()``.
+        return _responses(client.completions.create_stream(**params))
+
+    async def _acomplete(self, prompt: str, formatted: bool, **kwargs: Any) -> CompletionResponse:
+        params = self._params(prompt, formatted, kwargs)
+        client = async_client_for(self._client_settings())
+        return _completion_response(await client.completions.create(**params))
+
+    async def _astream_complete(
+        self, prompt: str, formatted: bool, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        params = self._params(prompt, formatted, kwargs)
+        _check_streamable(params)
+        client = async_client_for(self._client_settings())
+        stream = client.completions.create_stream(**params)
+        await stream.start()
+        return _aresponses(stream)
+
+    # -- LlamaIndex's completion API ----------------------------------------------------
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete ``prompt``; ``formatted=False`` applies ``completion_to_prompt`` first."""
+        return self._complete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream a completion: one response per chunk, ``delta`` new and ``text`` so far.
+
+        The last response carries the usage (``raw.usage`` and the token counts in
+        ``additional_kwargs``). Closing the generator early closes the connection, which
+        tells the server to stop generating.
+        """
+        return self._stream_complete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`, on the async client of the running event loop."""
+        return await self._acomplete(prompt, formatted, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`: ``gen = await llm.astream_complete(p)``.
+
+        A coroutine that returns the async generator (LlamaIndex's callback decorator
+        needs that shape); the request is sent before it returns.
+        """
+        return await self._astream_complete(prompt, formatted, **kwargs)
+
+    # -- chat, through the completion path ------------------------------------------------
+    # Each is decorated for chat events and calls the undecorated completion methods, so
+    # one chat call fires one event pair and token counters count it once.
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Answer ``messages``, rendered with ``messages_to_prompt``, as a completion."""
+        prompt = self._chat_prompt(messages)
+        return _chat_response(self._complete(prompt, True, **kwargs))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer to ``messages`` (see :meth:`stream_complete`)."""
+        prompt = self._chat_prompt(messages)
+        return _chat_responses(self._stream_complete(prompt, True, **kwargs))
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat`, on the async client (never the sync one)."""
+        prompt = self._chat_prompt(messages)
+        return _chat_response(await self._acomplete(prompt, True, **kwargs))
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(messages)``."""
+        prompt = self._chat_prompt(messages)
+        return _achat_responses(await self._astream_complete(prompt, True, **kwargs))
+
+
+# -- context windows: one lookup per base URL per process ----------------------------------
+
+# base URL -> {model id: context length}, or None when the server publishes no list.
+_CONTEXT_LENGTHS: dict[str, dict[str, int] | None] = {}
+_CONTEXT_LOCKS: dict[str, threading.Lock] = {}
+_CONTEXT_LOCKS_GUARD = threading.Lock()
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _server_context_lengths(settings: ClientSettings) -> dict[str, int] | None:
+    """Atoma's published context lengths for this server, asked for once per process.
+
+    Every outcome is remembered, a failure too: metadata is read many times per query,
+    and a server that cannot answer now should not cost a request (and its retries) each.
+    """
+    base_url = settings.base_url or ""
+    if base_url in _CONTEXT_LENGTHS:
+        return _CONTEXT_LENGTHS[base_url]
+    with _CONTEXT_LOCKS_GUARD:
+        lock = _CONTEXT_LOCKS.setdefault(base_url, threading.Lock())
+    with lock:
+        if base_url in _CONTEXT_LENGTHS:
+            return _CONTEXT_LENGTHS[base_url]
+        lengths: dict[str, int] | None
+        try:
+            lengths = sync_client_for(settings).models.context_lengths() or None
+        except AtomaError as exc:
+            # A local llama.cpp or vLLM server answers 404: it has no such list.
+            logger.debug("no context lengths from %s: %s", base_url, exc)
+            lengths = None
+        _CONTEXT_LENGTHS[base_url] = lengths
+        return lengths
+
+
+def _lookup(lengths: Mapping[str, int] | None, model: str) -> int | None:
+    if not lengths:
+        return None
+    window = lengths.get(model)
+    if window is None:
+        folded = model.casefold()
+        window = next((v for k, v in lengths.items() if k.casefold() == folded), None)
+    return window
+
+
+def _warn_default_once(base_url: str, model: str, lengths: Mapping[str, int] | None) -> None:
+    if (base_url, model) in _WARNED:
+        return
+    _WARNED.add((base_url, model))
+    why = (
+        f"{base_url}/open_router/models does not list {model!r}"
+        if lengths
+        else f"{base_url} publishes no context lengths (/open_router/models)"
+    )
+    logger.warning(
+        "Atoma: %s; assuming a context window of %d tokens. Pass Atoma(context_window=...) "
+        "to set it.",
+        why,
+        DEFAULT_CONTEXT_WINDOW,
+    )
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+# -- mapping responses (pure; shared by the sync and async paths) ---------------------------
+
+
+def _check_streamable(params: CompletionParams) -> None:
+    for name in ("n", "best_of"):
+        value = params.get(name)
+        if isinstance(value, int) and value > 1:
+            raise ValueError(
+                f"{name}={value} cannot be streamed: a stream carries one completion; "
+                f"use complete() for {name} > 1"
+            )
+
+
+def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:
+    """Legacy logprobs as LlamaIndex's per-position lists: the chosen token first, then
+    the other alternatives the server returned, most likely first."""
+    if logprobs is None:
+        return None
+    tops = logprobs.top_logprobs or []
+    positions: list[list[LogProb]] = []
+    for i, token in enumerate(logprobs.tokens):
+        chosen = logprobs.token_logprobs[i] if i < len(logprobs.token_logprobs) else None
+        entries: list[LogProb] = []
+        if chosen is not None:
+            entries.append(LogProb(token=token, logprob=chosen, bytes=list(token.encode())))
+        alternatives = tops[i] if i < len(tops) else None
+        if alternatives:
+            for alt, value in sorted(alternatives.items(), key=lambda kv: -kv[1]):
+                if alt != token or chosen is None:
+                    entries.append(LogProb(token=alt, logprob=value, bytes=list(alt.encode())))
+        positions.append(entries)
+    return positions
+
+
+def _signature(completion: Completion) -> dict[str, Any]:
+    extra = completion.model_extra
+    if not extra:
+        return {}
+    return {name: extra[name] for name in _SIGNATURE_FIELDS if name in extra}
+
+
+def _usage_kwargs(usage: Usage | None) -> dict[str, int]:
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _choice_zero(choices: list[CompletionChoice]) -> CompletionChoice | None:
+    # Only choice 0 is streamed (n > 1 is refused before the request): a backend that
+    # ignores that and interleaves other choices does not get them mixed into the text.
+    for choice in choices:
+        if choice.index == 0:
+            return choice
+    return None
+
+
+def _first_choice(choices: list[CompletionChoice]) -> CompletionChoice | None:
+    return _choice_zero(choices) or (choices[0] if choices else None)
+
+
+def _completion_response(completion: Completion) -> CompletionResponse:
+    """A whole completion as LlamaIndex's response; ``raw`` is the decoded body."""
+    choice = _first_choice(completion.choices)
+    extra = _signature(completion)
+    if choice is not None:
+        extra["finish_reason"] = choice.finish_reason
+    extra.update(_usage_kwargs(completion.usage))
+    if len(completion.choices) > 1:
+        ordered = sorted(completion.choices, key=lambda c: c.index)
+        extra["texts"] = [c.text for c in ordered]
+    return CompletionResponse(
+        text=choice.text if choice is not None else "",
+        raw=completion,
+        logprobs=_llama_logprobs(choice.logprobs) if choice is not None else None,
+        additional_kwargs=extra,
+    )
+
+
+class _StreamMapper:
+    """Turns stream chunks into responses; the chunk with the finish_reason is held back
+    until the stream ends (it is the last or next to last event) so that the final
+    response carries the usage, which Atoma sends after it, exactly once."""
+
+    __slots__ = ("_last", "pending", "text")
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.pending: CompletionChunk | None = None
+        self._last: CompletionChunk | None = None
+
+    def feed(self, chunk: CompletionChunk) -> CompletionResponse | None:
+        """The response for ``chunk``, or None (no text yet, or held back)."""
+        choice = _choice_zero(chunk.choices)
+        if choice is None:
+            return None
+        self._last = chunk
+        if choice.finish_reason is not None:
+            self.pending = chunk
+            return None
+        if not choice.text and choice.logprobs is None:
+            return None
+        return self._respond(chunk, choice)
+
+    def release(self) -> CompletionResponse | None:
+        """A held chunk followed by more events: deliver it as an ordinary response."""
+        chunk, self.pending = self.pending, None
+        choice = _choice_zero(chunk.choices) if chunk is not None else None
+        if chunk is None or choice is None:
+            return None
+        return self._respond(chunk, choice)
+
+    def finish(self, usage: Usage | None) -> CompletionResponse:
+        """The final response: the held chunk (or an empty delta) with the usage."""
+        chunk, self.pending = self.pending, None
+        choice = _choice_zero(chunk.choices) if chunk is not None else None
+        delta = choice.text if choice is not None else ""
+        self.text += delta
+        last = chunk or self._last
+        extra: dict[str, Any] = _signature(last) if last is not None else {}
+        final_choice = _choice_zero(last.choices) if last is not None else None
+        if final_choice is not None:
+            extra["finish_reason"] = final_choice.finish_reason
+        extra.update(_usage_kwargs(usage))
+        raw: Any = last
+        if last is not None and usage is not None:
+            raw = last.model_copy(update={"usage": usage})
+        return CompletionResponse(
+            text=self.text,
+            delta=delta,
+            raw=raw,
+            logprobs=_llama_logprobs(choice.logprobs) if choice is not None else None,
+            additional_kwargs=extra,
+        )
+
+    def _respond(self, chunk: CompletionChunk, choice: CompletionChoice) -> CompletionResponse:
+        self.text += choice.text
+        logprobs = choice.logprobs
+        return CompletionResponse(
+            text=self.text,
+            delta=choice.text,
+            raw=chunk,
+            logprobs=_llama_logprobs(logprobs) if logprobs is not None else None,
+            additional_kwargs=_signature(chunk),
+        )
+
+
+def _responses(stream: CompletionStream) -> Generator[CompletionResponse, None, None]:
+    mapper = _StreamMapper()
+    try:
+        for chunk in stream:
+            if mapper.pending is not None:
+                held = mapper.release()
+                if held is not None:
+                    yield held
+            response = mapper.feed(chunk)
+            if response is not None:
+                yield response
+        yield mapper.finish(stream.usage)
+    finally:
+        # Reached on a break too (the generator is closed): the server stops generating.
+        stream.close()
+
+
+async def _aresponses(stream: AsyncCompletionStream) -> AsyncGenerator[CompletionResponse, None]:
+    mapper = _StreamMapper()
+    try:
+        async for chunk in stream:
+            if mapper.pending is not None:
+                held = mapper.release()
+                if held is not None:
+                    yield held
+            response = mapper.feed(chunk)
+            if response is not None:
+                yield response
+        yield mapper.finish(stream.usage)
+    finally:
+        await stream.aclose()
+
+
+def _chat_response(completion: CompletionResponse) -> ChatResponse:
+    """LlamaIndex's completion-to-chat conversion, keeping ``logprobs`` and ``delta``."""
+    return ChatResponse(
+        message=ChatMessage(
+            role=MessageRole.ASSISTANT,
+            content=completion.text,
+            additional_kwargs=completion.additional_kwargs,
+        ),
+        raw=completion.raw,
+        delta=completion.delta,
+        logprobs=completion.logprobs,
+        additional_kwargs=completion.additional_kwargs,
+    )
+
+
+def _chat_responses(responses: CompletionResponseGen) -> Generator[ChatResponse, None, None]:
+    try:
+        for response in responses:
+            yield _chat_response(response)
+    finally:
+        responses.close()
+
+
+async def _achat_responses(
+    responses: CompletionResponseAsyncGen,
+) -> AsyncGenerator[ChatResponse, None]:
+    try:
+        async for response in responses:
+            yield _chat_response(response)
+    finally:
+        await responses.aclose()
