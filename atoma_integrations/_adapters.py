@@ -10,6 +10,7 @@ on: the same adapter then works across separate ``asyncio.run()`` calls and in n
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import weakref
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient, CompletionParams
+from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -28,6 +30,8 @@ __all__ = [
     "completion_params",
     "sync_client_for",
 ]
+
+_ENV_VARS = (*API_KEY_ENV_VARS, BASE_URL_ENV_VAR)
 
 # Prompts of one batch call in flight at once, unless the caller says otherwise.
 DEFAULT_MAX_CONCURRENCY = 8
@@ -64,7 +68,11 @@ class ClientSettings:
 
     def _key(self) -> tuple[Any, ...]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
-        return (key, self.base_url, self.timeout, self.max_retries, self.default_headers)
+        # A client resolves the environment when it is built; the environment it saw is part
+        # of its identity, or a changed ATOMA_API_KEY / ATOMA_BASE_URL (a rotated key, an
+        # unpickled adapter) would keep reaching the old client's key and server.
+        env = tuple(os.environ.get(name) for name in _ENV_VARS)
+        return (key, self.base_url, self.timeout, self.max_retries, self.default_headers, env)
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {

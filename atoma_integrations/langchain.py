@@ -1,0 +1,677 @@
+"""LangChain: ``AtomaLLM``, Atoma's text completions as a ``BaseLLM`` for any chain.
+
+The class is a table from LangChain concepts to calls on the shared client; HTTP,
+retries, SSE and error mapping live once, in the core (``atoma_integrations._client``):
+
+=================================  ===================================================
+LangChain                          here
+=================================  ===================================================
+``invoke`` / ``generate``          ``_generate``: one ``completions.create`` per prompt,
+                                   prompts in flight together (at most ``max_concurrency``)
+``ainvoke`` / ``agenerate``        ``_agenerate``: the same on ``AsyncAtomaClient``
+``stream`` / ``astream``           ``_stream`` / ``_astream``: ``completions.create_stream``
+``on_llm_new_token``               fired for each chunk, before the chunk is yielded
+``streaming=True``                 ``invoke``/``generate`` stream under the hood (callbacks
+                                   see tokens) and return the merged result
+``llm_output["token_usage"]``      usage summed over the requests of the call
+``generation_info``                ``finish_reason``, ``logprobs``, Atoma's
+                                   ``response_hash`` / ``signature``; in a stream, usage
+                                   and ``finish_reason`` ride on the final chunk only
+``stop=`` at call time             replaces the ``stop`` field for that call
+errors                             the core's typed errors, which are also LangChain's
+                                   ``Model*Error`` types when langchain-core has them
+``dumpd`` / ``load`` / pickle      the key travels as a secret reference (``ATOMA_API_KEY``)
+=================================  ===================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.llms import BaseLLM
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from typing_extensions import Self
+
+from atoma_integrations import errors
+from atoma_integrations._adapters import (
+    DEFAULT_MAX_CONCURRENCY,
+    GENERATION_PARAMS,
+    ClientSettings,
+    async_client_for,
+    completion_params,
+    sync_client_for,
+)
+from atoma_integrations._client import CompletionParams
+from atoma_integrations._config import resolve_config
+from atoma_integrations._version import __version__
+from atoma_integrations.models import Completion, CompletionChunk, CompletionRequest, Usage
+
+__all__ = ["AtomaLLM"]
+
+_T = TypeVar("_T")
+
+# Names a caller may not put in model_kwargs: they are fields (or set by the client), and a
+# copy in the extra body would silently override the field.
+_RESERVED_BODY_KEYS = frozenset({*GENERATION_PARAMS, "model", "prompt", "stream"})
+
+
+# ---------------------------------------------------------------------------------------
+# Typed errors: the core's classes, also LangChain's provider-neutral Model*Error types
+# (langchain-core >= 1.6), so `except RateLimitError` and `except ModelRateLimitError`
+# both work. Older langchain-core has no such family; the core's errors are raised as-is.
+# ---------------------------------------------------------------------------------------
+
+_LANGCHAIN_ERRORS: dict[type[errors.AtomaError], type[errors.AtomaError]] = {}
+
+try:
+    from langchain_core.exceptions import (
+        ContextOverflowError,
+        ModelAPIError,
+        ModelAuthenticationError,
+        ModelConnectionError,
+        ModelError,
+        ModelInvalidRequestError,
+        ModelNotFoundError,
+        ModelPermissionDeniedError,
+        ModelRateLimitError,
+        ModelTimeoutError,
+    )
+except ImportError:  # pragma: no cover - langchain-core < 1.6
+    pass
+else:
+
+    class APIStatusError(errors.APIStatusError, ModelError):
+        """An HTTP error status with no more specific class; also a ``ModelError``."""
+
+    class BadRequestError(errors.BadRequestError, ModelInvalidRequestError):
+        """400 / 422; also a ``ModelInvalidRequestError``."""
+
+    class ContextLengthExceededError(
+        errors.ContextLengthExceededError, ContextOverflowError, ModelInvalidRequestError
+    ):
+        """The prompt does not fit the context; also a ``ContextOverflowError``."""
+
+    class AuthenticationError(errors.AuthenticationError, ModelAuthenticationError):
+        """401; also a ``ModelAuthenticationError``."""
+
+    class InsufficientBalanceError(errors.InsufficientBalanceError, ModelError):
+        """The account cannot pay; also a (not retryable) ``ModelError``."""
+
+    class PermissionDeniedError(errors.PermissionDeniedError, ModelPermissionDeniedError):
+        """403; also a ``ModelPermissionDeniedError``."""
+
+    class NotFoundError(errors.NotFoundError, ModelNotFoundError):
+        """404; also a ``ModelNotFoundError``."""
+
+    class RateLimitError(errors.RateLimitError, ModelRateLimitError):
+        """429; also a ``ModelRateLimitError``."""
+
+    class InternalServerError(errors.InternalServerError, ModelAPIError):
+        """5xx; also a ``ModelAPIError``."""
+
+    class APIConnectionError(errors.APIConnectionError, ModelConnectionError):
+        """No HTTP answer; also a ``ModelConnectionError``."""
+
+    class APITimeoutError(errors.APITimeoutError, ModelTimeoutError):
+        """A timeout fired; also a ``ModelTimeoutError``."""
+
+    class StreamInterruptedError(errors.StreamInterruptedError, ModelAPIError):
+        """A stream cut short (keeps ``.text`` / ``.usage``); also a ``ModelAPIError``."""
+
+    _LANGCHAIN_ERRORS.update(
+        {
+            errors.APIStatusError: APIStatusError,
+            errors.BadRequestError: BadRequestError,
+            errors.ContextLengthExceededError: ContextLengthExceededError,
+            errors.AuthenticationError: AuthenticationError,
+            errors.InsufficientBalanceError: InsufficientBalanceError,
+            errors.PermissionDeniedError: PermissionDeniedError,
+            errors.NotFoundError: NotFoundError,
+            errors.RateLimitError: RateLimitError,
+            errors.InternalServerError: InternalServerError,
+            errors.APIConnectionError: APIConnectionError,
+            errors.APITimeoutError: APITimeoutError,
+            errors.StreamInterruptedError: StreamInterruptedError,
+        }
+    )
+
+_CONVERTED = frozenset(_LANGCHAIN_ERRORS.values())
+
+
+def _as_langchain_error(exc: errors.AtomaError) -> errors.AtomaError:
+    """The same error (message, attributes, traceback) as its LangChain-typed subclass."""
+    cls = type(exc)
+    if cls in _CONVERTED:
+        return exc
+    target = next((_LANGCHAIN_ERRORS[k] for k in cls.__mro__ if k in _LANGCHAIN_ERRORS), None)
+    if target is None:
+        return exc
+    converted = target.__new__(target)
+    converted.args = exc.args
+    converted.__dict__.update(exc.__dict__)
+    return converted.with_traceback(exc.__traceback__)
+
+
+@contextmanager
+def _typed_errors() -> Iterator[None]:
+    try:
+        yield
+    except errors.AtomaError as exc:
+        converted = _as_langchain_error(exc)
+        if converted is exc:
+            raise
+        # Keep the original cause (an httpx error, say) and hide the conversion itself.
+        raise converted from exc.__cause__
+
+
+# ---------------------------------------------------------------------------------------
+# Pure mapping steps, shared by the sync and async paths.
+# ---------------------------------------------------------------------------------------
+
+
+def _usage_dict(usage: Usage | None) -> dict[str, int]:
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for usage in usages:
+        for name, value in usage.items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
+def _response_extras(completion: Completion) -> dict[str, Any]:
+    """Atoma's verifiability fields, when the response carries them."""
+    extra = completion.model_extra
+    if not extra:
+        return {}
+    return {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}
+
+
+def _generations(completion: Completion) -> list[Generation]:
+    """One Generation per choice (``n`` of them), in ``index`` order."""
+    extras = _response_extras(completion)
+    generations = []
+    for choice in sorted(completion.choices, key=lambda c: c.index):
+        info: dict[str, Any] = {"finish_reason": choice.finish_reason}
+        if choice.logprobs is not None:
+            info["logprobs"] = choice.logprobs.model_dump()
+        info.update(extras)
+        generations.append(Generation(text=choice.text, generation_info=info))
+    return generations
+
+
+class _Outcome:
+    """What one prompt's request produced: its generations, usage and model name."""
+
+    __slots__ = ("generations", "model_name", "usage")
+
+    def __init__(
+        self, generations: list[Generation], usage: dict[str, int], model_name: str
+    ) -> None:
+        self.generations = generations
+        self.usage = usage
+        self.model_name = model_name
+
+    @classmethod
+    def from_completion(cls, completion: Completion, model: str) -> _Outcome:
+        return cls(
+            _generations(completion), _usage_dict(completion.usage), completion.model or model
+        )
+
+    @classmethod
+    def from_chunks(cls, chunks: list[GenerationChunk], model: str) -> _Outcome:
+        merged = chunks[0]
+        for chunk in chunks[1:]:
+            merged += chunk
+        info = dict(merged.generation_info or {})
+        # Usage and model belong to llm_output, as in the non-streaming path.
+        usage = info.pop("token_usage", None) or {}
+        model_name = info.pop("model_name", None) or model
+        generation = Generation(text=merged.text, generation_info=info or None)
+        return cls([generation], usage, model_name)
+
+
+def _llm_result(outcomes: Sequence[_Outcome], model: str) -> LLMResult:
+    return LLMResult(
+        generations=[o.generations for o in outcomes],
+        llm_output={
+            "token_usage": _sum_usage([o.usage for o in outcomes]),
+            "model_name": outcomes[0].model_name if outcomes else model,
+        },
+    )
+
+
+class _StreamMapper:
+    """Core stream chunks to GenerationChunks: text as it comes, a final chunk at the end.
+
+    LangChain merges chunks by concatenating strings and summing ints, so anything that is
+    not per-token (``finish_reason``, usage, the model name) goes on the final chunk only.
+    Usage is known only after the last event (Atoma sends it on a ``choices: []`` event
+    after the ``finish_reason`` one), which is why the final chunk is a separate, empty one.
+    """
+
+    __slots__ = ("finish_reason", "model_name")
+
+    def __init__(self, model: str) -> None:
+        self.finish_reason: str | None = None
+        self.model_name = model
+
+    def chunk(self, event: CompletionChunk) -> GenerationChunk | None:
+        choice = event.choices[0]
+        if choice.finish_reason is not None:
+            self.finish_reason = choice.finish_reason
+            if event.model:
+                self.model_name = event.model
+        if choice.logprobs is not None:
+            info: dict[str, Any] | None = {"logprobs": choice.logprobs.model_dump()}
+        elif choice.text:
+            info = None
+        else:
+            return None  # nothing new: an empty event (llama.cpp holds back stop prefixes)
+        return GenerationChunk(text=choice.text, generation_info=info)
+
+    def final(self, usage: Usage | None) -> GenerationChunk:
+        info: dict[str, Any] = {"finish_reason": self.finish_reason, "model_name": self.model_name}
+        if usage is not None:
+            info["token_usage"] = _usage_dict(usage)
+        return GenerationChunk(text="", generation_info=info)
+
+
+def _run_bounded(tasks: Sequence[Callable[[], _T]], limit: int) -> list[_T]:
+    """Run ``tasks`` on at most ``limit`` threads; results in order; first error wins."""
+    if len(tasks) == 1 or limit == 1:
+        return [task() for task in tasks]
+    pool = ThreadPoolExecutor(max_workers=min(limit, len(tasks)), thread_name_prefix="atoma")
+    try:
+        # Each task gets a copy of the caller's context (LangChain keeps tracing state there).
+        futures: list[Future[_T]] = [
+            pool.submit(contextvars.copy_context().run, task) for task in tasks
+        ]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                raise error
+        return [future.result() for future in futures]
+    finally:
+        # On error, prompts not started yet are dropped; running ones end on their own.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _gather_bounded(tasks: Sequence[Callable[[], Any]], limit: int) -> list[Any]:
+    """Await ``tasks`` with at most ``limit`` in flight; results in order; on the first
+    error the rest are cancelled (which closes their connections)."""
+    if len(tasks) == 1:
+        return [await tasks[0]()]
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(task: Callable[[], Any]) -> Any:
+        async with semaphore:
+            return await task()
+
+    running = [asyncio.ensure_future(bounded(task)) for task in tasks]
+    try:
+        return list(await asyncio.gather(*running))
+    except BaseException:
+        for future in running:
+            future.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------
+# The LLM.
+# ---------------------------------------------------------------------------------------
+
+
+class AtomaLLM(BaseLLM):
+    """Atoma's hosted open models (or any OpenAI-compatible ``/v1/completions``) in LangChain.
+
+    Example:
+        ```python
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import PromptTemplate
+        from atoma_integrations.langchain import AtomaLLM
+
+        llm = AtomaLLM(model="meta-llama/Llama-3.3-70B-Instruct", max_tokens=64)  # ATOMA_API_KEY
+        chain = PromptTemplate.from_template("One line about {topic}:") | llm | StrOutputParser()
+        for token in chain.stream({"topic": "the sea"}):
+            print(token, end="", flush=True)
+        ```
+
+    The key comes from ``api_key``, else from ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH``
+    when the server is the Atoma cloud or ``ATOMA_BASE_URL``; an environment key is never
+    sent to another ``base_url``. Generation parameters have the client's names and ranges
+    and are checked when the object is built.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+
+    model: str = Field(min_length=1)
+    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
+    max_tokens: int = 256
+    """Most tokens to generate; always sent (Atoma otherwise reserves 8192 for billing)."""
+    temperature: float | None = None
+    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
+    top_p: float | None = None
+    """Nucleus sampling mass, 0 to 1."""
+    n: int = 1
+    """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
+    stop: list[str] | None = None
+    """Up to 4 sequences that end generation; ``stop=`` at call time replaces these."""
+    seed: int | None = None
+    """Seed for best-effort deterministic sampling."""
+    logprobs: int | None = None
+    """Return log-probabilities of this many top tokens (0 to 20) in ``generation_info``."""
+    logit_bias: dict[str, float] | None = None
+    """Token id to bias, -100 to 100 (integer ids, as strings or ints)."""
+    presence_penalty: float | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    frequency_penalty: float | None = None
+    """Penalty proportional to token frequency, -2 to 2."""
+    suffix: str | None = None
+    """Text after the completion; sent only when set (vLLM behind Atoma rejects it)."""
+    echo: bool | None = None
+    """Put the prompt in front of the generated text (non-streaming only on most servers)."""
+    best_of: int | None = None
+    """Generate this many server-side and return the best; sent only when set."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra JSON body fields for backend extras (``top_k``, ``repetition_penalty``, ...)."""
+    streaming: bool = False
+    """Make ``invoke``/``generate`` stream, so callback handlers receive every token."""
+    api_key: SecretStr | None = None
+    """API key; None takes ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH`` (Atoma cloud only)."""
+    base_url: str | None = None
+    """Server URL including ``/v1``; None means ``ATOMA_BASE_URL``, else the Atoma cloud."""
+    timeout: float | None = None
+    """Seconds per request (and between two stream events); None means 120 s, connect 10 s."""
+    max_retries: int = 2
+    """Retries of a failed request (connection errors, 408, 429, 5xx), in total."""
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
+    """Most requests in flight at once when one call carries several prompts (batch)."""
+    default_headers: dict[str, str] | None = None
+    """Extra HTTP headers sent with every request."""
+
+    # --- construction ------------------------------------------------------------------
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("logit_bias", mode="before")
+    @classmethod
+    def _logit_bias_keys_as_str(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k) if isinstance(k, int) else k: v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _check_settings(self) -> Self:
+        """Fail now, naming the field, rather than at the first request."""
+        try:
+            CompletionRequest(model=self.model, prompt="-", **self._defaults())
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}={err['input']!r}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ValueError(f"invalid AtomaLLM setting: {problems}") from None
+        reserved = sorted(_RESERVED_BODY_KEYS.intersection(self.model_kwargs))
+        if reserved:
+            raise ValueError(
+                f"model_kwargs must not set {', '.join(reserved)}: use the AtomaLLM field(s)"
+            )
+        if self.streaming and self.n > 1:
+            raise ValueError("streaming=True gives one text per prompt: it needs n=1")
+        # Key, URL, timeout and retries by the client's own rules (no client is built here).
+        resolve_config(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _add_atoma_version(self) -> Self:
+        """Record the package version in ``metadata["lc_versions"]`` for tracing."""
+        add_version = getattr(self, "_add_version", None)  # langchain-core >= 1.3
+        if add_version is not None:
+            add_version("atoma-integrations", __version__)
+        return self
+
+    # --- LangChain identity, tracing, serialization ------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "atoma"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        """Every setting that changes the output (the cache key); never the key."""
+        params: dict[str, Any] = {"model": self.model}
+        params.update((k, v) for k, v in self._defaults().items() if v is not None)
+        if self.model_kwargs:
+            params["model_kwargs"] = dict(self.model_kwargs)
+        if self.base_url is not None:
+            params["base_url"] = self.base_url
+        return params
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = "atoma"
+        effective_stop = stop if stop is not None else self.stop
+        if effective_stop:
+            params["ls_stop"] = list(effective_stop)
+        return params
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """True: ``dumpd``/``dumps`` write the settings, with the key as a secret reference."""
+        return True
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """The key is serialized as a reference to ``ATOMA_API_KEY``, never as its value."""
+        return {"api_key": "ATOMA_API_KEY"}
+
+    # --- requests ------------------------------------------------------------------------
+
+    def _defaults(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in GENERATION_PARAMS}
+
+    def _settings(self) -> ClientSettings:
+        return ClientSettings(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=tuple(sorted((self.default_headers or {}).items())),
+        )
+
+    def _params(
+        self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> CompletionParams:
+        return completion_params(
+            self.model,
+            prompt,
+            self._defaults(),
+            stop=stop,
+            overrides=kwargs,
+            extra_body=self.model_kwargs,
+        )
+
+    def _stream_params(
+        self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> CompletionParams:
+        params = self._params(prompt, stop, kwargs)
+        if (params.get("n") or 1) > 1:
+            raise ValueError("a stream carries one text: n > 1 needs invoke/generate")
+        return params
+
+    # --- sync ----------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """One request per prompt, up to ``max_concurrency`` in flight.
+
+        LangChain hands ``_generate`` only the first prompt's run manager, so with
+        ``streaming=True`` tokens reach callbacks for the first prompt of a multi-prompt
+        call; the others still stream, and their full text arrives in ``on_llm_end``.
+        """
+        if self.streaming:
+            tasks = [
+                self._streamed_task(p, stop, run_manager if i == 0 else None, kwargs)
+                for i, p in enumerate(prompts)
+            ]
+        else:
+            settings = self._settings()
+            tasks = [
+                self._completion_task(settings, self._params(p, stop, kwargs)) for p in prompts
+            ]
+        return _llm_result(_run_bounded(tasks, self.max_concurrency), self.model)
+
+    def _completion_task(
+        self, settings: ClientSettings, params: CompletionParams
+    ) -> Callable[[], _Outcome]:
+        def run() -> _Outcome:
+            with _typed_errors():
+                completion = sync_client_for(settings).completions.create(**params)
+            return _Outcome.from_completion(completion, self.model)
+
+        return run
+
+    def _streamed_task(
+        self,
+        prompt: str,
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> Callable[[], _Outcome]:
+        def run() -> _Outcome:
+            chunks = list(self._stream(prompt, stop, run_manager, **kwargs))
+            return _Outcome.from_chunks(chunks, self.model)
+
+        return run
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        params = self._stream_params(prompt, stop, kwargs)
+        mapper = _StreamMapper(self.model)
+        with _typed_errors():
+            client = sync_client_for(self._settings())
+            # The block closes the HTTP response however the loop ends, including a
+            # consumer that stops early (GeneratorExit): the server then stops generating.
+            with client.completions.create_stream(**params) as stream:
+                for event in stream:
+                    chunk = mapper.chunk(event)
+                    if chunk is None:
+                        continue
+                    if run_manager is not None:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            final = mapper.final(stream.usage)
+        if run_manager is not None:
+            run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
+
+    # --- async ---------------------------------------------------------------------------
+
+    async def _agenerate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """The async twin of ``_generate``, on ``AsyncAtomaClient`` (no threads)."""
+        tasks: list[Callable[[], Any]]
+        if self.streaming:
+            tasks = [
+                self._astreamed_task(p, stop, run_manager if i == 0 else None, kwargs)
+                for i, p in enumerate(prompts)
+            ]
+        else:
+            settings = self._settings()
+            tasks = [
+                self._acompletion_task(settings, self._params(p, stop, kwargs)) for p in prompts
+            ]
+        outcomes: list[_Outcome] = await _gather_bounded(tasks, self.max_concurrency)
+        return _llm_result(outcomes, self.model)
+
+    def _acompletion_task(
+        self, settings: ClientSettings, params: CompletionParams
+    ) -> Callable[[], Any]:
+        async def run() -> _Outcome:
+            with _typed_errors():
+                completion = await async_client_for(settings).completions.create(**params)
+            return _Outcome.from_completion(completion, self.model)
+
+        return run
+
+    def _astreamed_task(
+        self,
+        prompt: str,
+        stop: list[str] | None,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+        kwargs: Mapping[str, Any],
+    ) -> Callable[[], Any]:
+        async def run() -> _Outcome:
+            chunks = [c async for c in self._astream(prompt, stop, run_manager, **kwargs)]
+            return _Outcome.from_chunks(chunks, self.model)
+
+        return run
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        params = self._stream_params(prompt, stop, kwargs)
+        mapper = _StreamMapper(self.model)
+        with _typed_errors():
+            client = async_client_for(self._settings())
+            async with client.completions.create_stream(**params) as stream:
+                async for event in stream:
+                    chunk = mapper.chunk(event)
+                    if chunk is None:
+                        continue
+                    if run_manager is not None:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            final = mapper.final(stream.usage)
+        if run_manager is not None:
+            await run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
