@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +32,7 @@ from atoma_integrations.models import CompletionChunk, Usage
 __all__ = ["AsyncCompletionStream", "CompletionStream", "SSEDecoder", "StreamState"]
 
 _DONE = b"[DONE]"
+_PRIMING: Any = None  # the first, internal value of a sync stream's generator
 
 
 class SSEDecoder:
@@ -194,8 +195,12 @@ def _iter_sync(
 ) -> Generator[CompletionChunk, None, None]:
     # A plain function, not a method: the generator must not reference the stream object,
     # or dropping the stream would leave a reference cycle and the socket open until GC.
+    # The stream primes it (one next()), so it owns the response from the start: whoever
+    # drops it last, the stream or a for loop that kept only the iterator, closes the
+    # response through the finally below, even if no chunk was read.
     decoder = SSEDecoder()
     try:
+        yield _PRIMING
         raw = response.iter_raw() if _is_identity(response) else response.iter_bytes()
         for data in raw:
             yield from _chunks(state, decoder.feed(data))
@@ -287,6 +292,7 @@ class CompletionStream(_StreamView):
         """The underlying httpx response (headers are available at once)."""
         self._state = StreamState()
         self._iterator = _iter_sync(response, self._state)
+        next(self._iterator)  # primed: the generator now closes the response when dropped
 
     def __iter__(self) -> Iterator[CompletionChunk]:
         return self._iterator
@@ -309,11 +315,6 @@ class CompletionStream(_StreamView):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        # Dropping an unfinished stream must not leave the server generating.
-        with contextlib.suppress(Exception):
-            self.response.close()
 
 
 class AsyncCompletionStream(_StreamView):
@@ -339,11 +340,13 @@ class AsyncCompletionStream(_StreamView):
         await _start(self._opened, self._open_response)
         return self
 
-    def __aiter__(self) -> AsyncIterator[CompletionChunk]:
-        return self._iterator
+    def __aiter__(self) -> AsyncCompletionStream:
+        # The stream itself, not its generator: ``async for`` then holds the stream, so
+        # __del__ cannot close the response under a loop that is still reading it.
+        return self
 
-    async def __anext__(self) -> CompletionChunk:
-        return await self._iterator.__anext__()
+    def __anext__(self) -> Awaitable[CompletionChunk]:
+        return self._iterator.__anext__()
 
     async def aclose(self) -> None:
         """Close the HTTP response; the server sees the disconnect and stops generating."""

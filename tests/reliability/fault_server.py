@@ -47,6 +47,7 @@ __all__ = [
     "Step",
     "Stream",
     "Write",
+    "async_wait_until",
     "chunk",
     "completion_reply",
     "completion_stream",
@@ -530,6 +531,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 1.0) -> bool:
         if time.monotonic() > deadline:
             return predicate()
         time.sleep(0.005)
+    return True
+
+
+async def async_wait_until(predicate: Callable[[], bool], timeout: float = 1.0) -> bool:
+    """``wait_until`` for async tests: polls without blocking the test's event loop."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return predicate()
+        await asyncio.sleep(0.005)
     return True
 
 
