@@ -7,7 +7,9 @@ Its context is 2048 tokens: the documents are short and ``context_window`` is se
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from llama_index.core import Document, Settings, SummaryIndex
@@ -118,3 +120,19 @@ def test_a_server_without_a_model_list_gets_the_default_window(
     llm = Atoma(model=server_model, base_url=server_base_url, max_retries=0)
     # llama.cpp answers 404 to /open_router/models.
     assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
+
+
+def test_the_demo_streams_a_query_and_reports_usage(
+    server_base_url: str, server_model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = Path(__file__).parents[2] / "examples" / "demo_llama_index.py"
+    spec = importlib.util.spec_from_file_location("demo_llama_index", path)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    saved = Settings._llm
+    demo.run(server_base_url, server_model)
+    out = capsys.readouterr().out
+    assert "A: " in out
+    assert "[llama-index] 1 LLM call" in out
+    assert Settings._llm is saved  # the demo restores Settings
