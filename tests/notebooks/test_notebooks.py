@@ -8,7 +8,10 @@ the cell's traceback; the checks after that read the outputs a reader would look
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,10 +91,51 @@ def assert_no_errors(notebook: nbformat.NotebookNode) -> None:
 def test_langchain_quickstart(run_notebook: RunNotebook, server_base_url: str) -> None:
     notebook = run_notebook("langchain_quickstart.ipynb")
     assert_no_errors(notebook)
-    assert server_base_url in cell_output(notebook, "config")
+    out = functools.partial(cell_output, notebook)
+
+    assert server_base_url in out("config")
+    assert out("chain").strip()
+    assert out("stream").strip()
+    # The handler saw every token, in order, before invoke() returned the whole text.
+    assert "the recorded tokens joined equal the answer: True" in out("callback")
+    for cell in ("batch", "abatch"):
+        assert out(cell).count(" ->") == 3, out(cell)
+    # generate() reports a finish reason per prompt and the usage summed over both.
+    assert len(re.findall(r"^\s*(stop|length): ", out("usage"), re.MULTILINE)) == 2
+    usage = re.search(
+        r"usage: \{'prompt_tokens': (\d+), 'completion_tokens': (\d+), 'total_tokens': (\d+)\}",
+        out("usage"),
+    )
+    assert usage is not None, out("usage")
+    prompt_tokens, completion_tokens, total_tokens = map(int, usage.groups())
+    assert prompt_tokens > 0 and completion_tokens > 0
+    assert total_tokens == prompt_tokens + completion_tokens
+    # Errors: one caught before sending, one typed from the server's answer.
+    assert "rejected before sending: ('temperature',)" in out("error-validation")
+    assert "ContextLengthExceededError 400 context_length_exceeded" in out("error-context")
+    assert "also a LangChain ContextOverflowError: True" in out("error-context")
 
 
 def test_llamaindex_quickstart(run_notebook: RunNotebook, server_base_url: str) -> None:
     notebook = run_notebook("llamaindex_quickstart.ipynb")
     assert_no_errors(notebook)
-    assert server_base_url in cell_output(notebook, "config")
+    out = functools.partial(cell_output, notebook)
+
+    assert server_base_url in out("config")
+    assert "context_window=2048" in out("llm")
+    assert "'finish_reason': " in out("complete")
+    # The deltas printed one by one add up to the final response's text.
+    streamed, final = out("stream").split("\nfinal text: ", 1)
+    assert ast.literal_eval(final.splitlines()[0]) == streamed
+    assert "answered from 3 documents" in out("query")
+    # The token counter took the server's usage for the call, not a tokenizer's estimate.
+    handler = re.search(
+        r"handler: (\d+) prompt \+ (\d+) completion tokens in 1 call", out("tokens")
+    )
+    server = re.search(r"server: +(\d+) prompt \+ (\d+) completion tokens", out("tokens"))
+    assert handler is not None and server is not None, out("tokens")
+    assert handler.groups() == server.groups()
+    assert re.search(r"the query took 1 LLM call\(s\), [1-9]\d* tokens in all", out("tokens-query"))
+    assert out("acomplete").strip()
+    assert out("astream").strip()
+    assert out("agather").count(" ->") == 2
