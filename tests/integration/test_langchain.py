@@ -204,3 +204,17 @@ def test_breaking_out_of_a_stream_leaves_the_server_usable(llm: AtomaLLM) -> Non
     for _ in long.stream("Once upon a time"):
         break
     assert llm.invoke("Once upon a time")
+
+
+def test_demo_streams_the_chain_answer_to_the_terminal(
+    server_base_url: str, server_model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from examples.demo_langchain import run
+
+    run(server_base_url, server_model)
+    out = capsys.readouterr().out
+    header, body = out.split("\n\n", 1)
+    assert "AtomaLLM" in header
+    streamed, summary = body.split("\n\n[langchain] ", 1)
+    assert len(streamed) > 10
+    assert summary.startswith(f"{len(streamed)} characters in ")
