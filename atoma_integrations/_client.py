@@ -88,6 +88,12 @@ def build_completion_body(
     """Validate ``params`` and encode the JSON body; raises before any request is made."""
     fields: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
     extra_body = fields.pop("extra_body", None)
+    if "stream" in fields or (isinstance(extra_body, dict) and "stream" in extra_body):
+        # Sent by create(), it would ask for SSE and then fail to parse the answer.
+        raise TypeError(
+            "stream is not a parameter: call completions.create_stream(...) to stream, "
+            "completions.create(...) for a whole completion"
+        )
     timeout = resolve_timeout(fields.pop("timeout", None))
     if stream:
         fields["stream"] = True
