@@ -1,0 +1,235 @@
+"""No leaks: a thousand streams abandoned at random points leave nothing open behind them.
+
+Each stream is left in one of the ways real code leaves streams (read to the end, break,
+an exception in the loop, ``close()``, dropping the last reference, never reading it, and
+for async also cancelling its task), at a random chunk, from a seeded RNG so a failure
+replays. Afterwards the process has the same file descriptors, sockets to the server and
+threads as before (and, async, no stray tasks): compared after the client is closed, and
+bounded by the pool's keep-alive size while it is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import random
+import threading
+from collections.abc import Callable
+
+import psutil
+import pytest
+
+from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
+
+from ._runs import PARAMS
+from .fault_server import (
+    Drop,
+    FaultServer,
+    Pause,
+    Stream,
+    Write,
+    async_wait_until,
+    chunk,
+    sse,
+    usage,
+    wait_until,
+)
+
+STREAMS = 1000
+SEED = 20261125
+TOKENS = 12
+# The client's pool keeps at most this many idle connections (httpx.Limits in _client).
+MAX_KEEPALIVE = 64
+
+SYNC_WAYS = ("exhaust", "break", "raise", "close", "drop", "never-read", "never-read-drop")
+ASYNC_WAYS = (*SYNC_WAYS, "cancel")
+
+
+class Abandon(Exception):
+    """Raised by a caller's loop body to leave the stream."""
+
+
+def _stream_with_a_pause() -> Stream:
+    """TOKENS events and the end; the pause makes some streams be left mid-network-read."""
+    steps: list[Write | Pause] = [Write(sse(chunk(f"t{i} "))) for i in range(TOKENS // 2)]
+    steps.append(Pause(0.001))
+    steps += [Write(sse(chunk(f"t{i} "))) for i in range(TOKENS // 2, TOKENS)]
+    steps += [
+        Write(sse(chunk("", finish_reason="length"))),
+        Write(sse(chunk(usage=usage(3, TOKENS), choices=False))),
+    ]
+    return Stream(steps)
+
+
+def _client_sockets(port: int) -> int:
+    """TCP sockets of this process connected to the fault server (the client's side)."""
+    return sum(
+        1
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status != psutil.CONN_TIME_WAIT
+    )
+
+
+def _snapshot() -> tuple[int, int]:
+    gc.collect()
+    process = psutil.Process()
+    return process.num_fds(), threading.active_count()
+
+
+def _settled(server: FaultServer, port: int) -> Callable[[], bool]:
+    return lambda: server.active_connections == 0 and _client_sockets(port) == 0
+
+
+def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always(_stream_with_a_pause())
+    rng = random.Random(SEED)
+    fds_before, threads_before = _snapshot()
+    ways_seen: set[str] = set()
+
+    with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+        for n in range(STREAMS):
+            way = rng.choice(SYNC_WAYS)
+            at = rng.randint(0, TOKENS + 1)
+            ways_seen.add(way)
+            if way == "never-read-drop":
+                client.completions.create_stream(**PARAMS)
+            elif way == "never-read":
+                with client.completions.create_stream(**PARAMS):
+                    pass
+            elif way in ("drop", "close"):
+                stream = client.completions.create_stream(**PARAMS)
+                for i, _ in enumerate(stream):
+                    if i == at:
+                        break
+                if way == "close":
+                    stream.close()
+                del stream
+            else:
+                with (
+                    contextlib.suppress(Abandon),
+                    client.completions.create_stream(**PARAMS) as stream,
+                ):
+                    for i, _ in enumerate(stream):
+                        if i == at and way != "exhaust":
+                            if way == "raise":
+                                raise Abandon
+                            break
+            if n % 100 == 99:
+                # While the client is open, idle pooled connections are all it may keep.
+                assert _client_sockets(fault_server.port) <= MAX_KEEPALIVE
+
+    assert ways_seen == set(SYNC_WAYS)
+    assert len(fault_server.requests) == STREAMS
+    assert wait_until(_settled(fault_server, fault_server.port), 5)
+    assert _snapshot() == (fds_before, threads_before)
+
+
+async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always(_stream_with_a_pause())
+    rng = random.Random(SEED + 1)
+    fds_before, threads_before = _snapshot()
+    tasks_before = asyncio.all_tasks()
+    ways_seen: set[str] = set()
+
+    async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as client:
+
+        async def one(way: str, at: int) -> None:
+            if way == "never-read-drop":
+                client.completions.create_stream(**PARAMS)  # never started: sends nothing
+                await client.completions.create_stream(**PARAMS).start()  # started, dropped
+            elif way == "never-read":
+                async with client.completions.create_stream(**PARAMS):
+                    pass
+            elif way in ("drop", "close"):
+                stream = client.completions.create_stream(**PARAMS)
+                i = 0
+                async for _ in stream:
+                    if i == at:
+                        break
+                    i += 1
+                if way == "close":
+                    await stream.aclose()
+                del stream
+            elif way == "cancel":
+                reached = asyncio.Event()
+
+                async def consume() -> None:
+                    async with client.completions.create_stream(**PARAMS) as s:
+                        i = 0
+                        async for _ in s:
+                            if i == at:
+                                reached.set()
+                                await asyncio.sleep(10)  # parked until cancelled
+                            i += 1
+                        reached.set()
+
+                task = asyncio.create_task(consume())
+                await reached.wait()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            else:
+                with contextlib.suppress(Abandon):
+                    async with client.completions.create_stream(**PARAMS) as s:
+                        i = 0
+                        async for _ in s:
+                            if i == at and way != "exhaust":
+                                if way == "raise":
+                                    raise Abandon
+                                break
+                            i += 1
+
+        for n in range(STREAMS):
+            way = rng.choice(ASYNC_WAYS)
+            ways_seen.add(way)
+            await one(way, rng.randint(0, TOKENS + 1))
+            if n % 100 == 99:
+                assert _client_sockets(fault_server.port) <= MAX_KEEPALIVE
+
+    # Let the loop run what dropped streams handed to it (closing their responses).
+    assert await async_wait_until(lambda: asyncio.all_tasks() <= tasks_before | {_current()})
+    assert ways_seen == set(ASYNC_WAYS)
+    assert await async_wait_until(_settled(fault_server, fault_server.port), 5)
+    assert _snapshot() == (fds_before, threads_before)
+
+
+def _current() -> asyncio.Task[object]:
+    task = asyncio.current_task()
+    assert task is not None
+    return task
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_streams_cut_by_the_server_leave_nothing_open(
+    fault_server: FaultServer, mode: str
+) -> None:
+    # The other side of the coin: the server drops every stream mid-way.
+    fault_server.always(Stream([Write(sse(chunk("partial"))), Pause(0.001), Drop(reset=True)]))
+    fds_before, threads_before = _snapshot()
+    errors = 0
+    if mode == "sync":
+        with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+            for _ in range(100):
+                try:
+                    with client.completions.create_stream(**PARAMS) as stream:
+                        for _ in stream:
+                            pass
+                except AtomaError:
+                    errors += 1
+    else:
+        async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
+            for _ in range(100):
+                try:
+                    async with aclient.completions.create_stream(**PARAMS) as astream:
+                        async for _ in astream:
+                            pass
+                except AtomaError:
+                    errors += 1
+    assert errors == 100
+    assert wait_until(_settled(fault_server, fault_server.port), 5)
+    assert _snapshot() == (fds_before, threads_before)
