@@ -61,7 +61,7 @@ from atoma_integrations._adapters import (
 from atoma_integrations._client import CompletionParams
 from atoma_integrations._config import resolve_config
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.errors import AtomaError
+from atoma_integrations.errors import AtomaError, NotFoundError
 from atoma_integrations.models import (
     Completion,
     CompletionChoice,
@@ -398,9 +398,11 @@ def _server_context_lengths(settings: ClientSettings) -> dict[str, int] | None:
         lengths: dict[str, int] | None
         try:
             lengths = sync_client_for(settings).models.context_lengths() or None
-        except AtomaError as exc:
+        except NotFoundError:
             # A local llama.cpp or vLLM server answers 404: it has no such list.
-            logger.debug("no context lengths from %s: %s", base_url, exc)
+            lengths = None
+        except AtomaError as exc:
+            logger.warning("Atoma: could not read the context lengths at %s: %s", base_url, exc)
             lengths = None
         _CONTEXT_LENGTHS[base_url] = lengths
         return lengths

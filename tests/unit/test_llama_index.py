@@ -292,15 +292,20 @@ def test_model_missing_from_the_list_means_the_default_with_a_warning_naming_it(
     assert "'other/model'" in caplog.text
 
 
-def test_an_unreachable_server_also_falls_back_and_is_asked_once() -> None:
+def test_an_unreachable_server_also_falls_back_says_why_and_is_asked_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with respx.mock() as router:
         route = router.get(f"{BASE_URL}/open_router/models").mock(
             side_effect=httpx.ConnectError("refused")
         )
         llm = make_llm()
-        assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
-        assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
+        with caplog.at_level(logging.WARNING, logger="atoma_integrations"):
+            assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
+            assert llm.metadata.context_window == DEFAULT_CONTEXT_WINDOW
     assert route.call_count == 1
+    assert "could not read the context lengths" in caplog.text
+    assert "ConnectError" in caplog.text
 
 
 def test_each_base_url_is_asked_separately() -> None:
