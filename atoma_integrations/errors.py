@@ -53,6 +53,18 @@ _MAX_MESSAGE_CHARS = 500
 class AtomaError(Exception):
     """Base class of every error raised by atoma-integrations."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickling calls cls(*args), which keyword-only arguments (status_code)
+        # break; an error raised in a process-pool worker must reach the parent intact.
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(cls: type[AtomaError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(AtomaError, ValueError):
     """The client cannot be built from the given settings (for example, no API key)."""

@@ -295,7 +295,7 @@ class _StreamMapper:
 
 def _run_bounded(tasks: Sequence[Callable[[], _T]], limit: int) -> list[_T]:
     """Run ``tasks`` on at most ``limit`` threads; results in order; first error wins."""
-    if len(tasks) == 1 or limit == 1:
+    if len(tasks) <= 1 or limit == 1:
         return [task() for task in tasks]
     pool = ThreadPoolExecutor(max_workers=min(limit, len(tasks)), thread_name_prefix="atoma")
     try:
@@ -317,8 +317,8 @@ def _run_bounded(tasks: Sequence[Callable[[], _T]], limit: int) -> list[_T]:
 async def _gather_bounded(tasks: Sequence[Callable[[], Any]], limit: int) -> list[Any]:
     """Await ``tasks`` with at most ``limit`` in flight; results in order; on the first
     error the rest are cancelled (which closes their connections)."""
-    if len(tasks) == 1:
-        return [await tasks[0]()]
+    if len(tasks) <= 1:
+        return [await task() for task in tasks]
     semaphore = asyncio.Semaphore(limit)
 
     async def bounded(task: Callable[[], Any]) -> Any:

@@ -266,6 +266,13 @@ def test_generate_sums_usage_and_fills_generation_info(server: MockServer) -> No
     assert second.generation_info == {"finish_reason": "length"}
 
 
+async def test_no_prompts_means_no_requests(server: MockServer) -> None:
+    llm = make_llm()
+    assert llm._generate([]).generations == []
+    assert (await llm._agenerate([])).generations == []
+    assert server.requests == []
+
+
 def test_n_gives_n_generations_per_prompt_in_index_order(server: MockServer) -> None:
     body = completion() | {
         "choices": [
@@ -522,6 +529,17 @@ async def test_async_errors_are_typed_too(server: MockServer) -> None:
     with pytest.raises(atoma_integrations.RateLimitError):
         async for _ in make_llm().astream("p"):
             pass
+
+
+def test_typed_errors_survive_pickling_as_from_a_process_pool_worker(
+    server: MockServer,
+) -> None:
+    server.replies = [json_reply(429, {"error": {"message": "slow down"}}, {"x-request-id": "r1"})]
+    with pytest.raises(atoma_integrations.RateLimitError) as info:
+        make_llm().invoke("p")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is type(info.value) and isinstance(copy, ModelRateLimitError)
+    assert (copy.status_code, copy.request_id, str(copy)) == (429, "r1", str(info.value))
 
 
 def test_one_failing_prompt_fails_the_generate_call(server: MockServer) -> None:
