@@ -1,0 +1,170 @@
+"""The cheapest possible LangChain and LlamaIndex LLMs: raw httpx inside each framework.
+
+They are not products; they are yardsticks. Each one streams with the same hand-written
+``iter_lines`` + ``json.loads`` loop as the raw httpx floor and hands every token to its
+framework the minimal correct way (LangChain: a ``GenerationChunk`` and
+``on_llm_new_token``; LlamaIndex: a ``CompletionResponse`` through
+``@llm_completion_callback``). What they cost above raw httpx is what the framework itself
+costs per token, which no adapter can avoid; what an adapter costs above them is its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+__all__ = ["LangChainFloor", "LlamaIndexFloor", "araw_texts", "raw_texts"]
+
+
+def raw_texts(http: httpx.Client, url: str, payload: dict[str, Any]) -> Iterator[str]:
+    """Each streamed token's text, by the hand-written loop the benchmarks call the floor.
+
+    It reads the body to its end (skipping ``[DONE]`` instead of breaking on it) so the
+    connection goes back to the pool, as a careful hand-written client would.
+    """
+    with http.stream("POST", url, json=payload) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    yield choices[0]["text"]
+
+
+async def araw_texts(
+    http: httpx.AsyncClient, url: str, payload: dict[str, Any]
+) -> AsyncIterator[str]:
+    """The async twin of :func:`raw_texts`."""
+    async with http.stream("POST", url, json=payload) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    yield choices[0]["text"]
+
+
+def _payload(model: str, prompt: str, max_tokens: int, stream: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": model,
+        "prompt": prompt,
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+    }
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def LangChainFloor(
+    base_url: str, model: str, max_tokens: int, http: httpx.Client, ahttp: httpx.AsyncClient
+) -> Any:
+    """A minimal ``BaseLLM`` on raw httpx (LangChain is imported on first call)."""
+    from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+    from langchain_core.language_models.llms import BaseLLM
+    from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+
+    url = f"{base_url}/completions"
+
+    class _Floor(BaseLLM):
+        @property
+        def _llm_type(self) -> str:
+            return "raw-httpx-floor"
+
+        def _generate(
+            self,
+            prompts: list[str],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> LLMResult:
+            generations = []
+            for prompt in prompts:
+                body = http.post(url, json=_payload(model, prompt, max_tokens, False)).json()
+                generations.append([Generation(text=body["choices"][0]["text"])])
+            return LLMResult(generations=generations)
+
+        def _stream(
+            self,
+            prompt: str,
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[GenerationChunk]:
+            for text in raw_texts(http, url, _payload(model, prompt, max_tokens, True)):
+                chunk = GenerationChunk(text=text)
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+        async def _astream(
+            self,
+            prompt: str,
+            stop: list[str] | None = None,
+            run_manager: AsyncCallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> AsyncIterator[GenerationChunk]:
+            payload = _payload(model, prompt, max_tokens, True)
+            async for text in araw_texts(ahttp, url, payload):
+                chunk = GenerationChunk(text=text)
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    return _Floor()
+
+
+def LlamaIndexFloor(
+    base_url: str, model: str, max_tokens: int, http: httpx.Client, ahttp: httpx.AsyncClient
+) -> Any:
+    """A minimal ``CustomLLM`` on raw httpx (LlamaIndex is imported on first call)."""
+    from llama_index.core.base.llms.types import (
+        CompletionResponse,
+        CompletionResponseAsyncGen,
+        CompletionResponseGen,
+        LLMMetadata,
+    )
+    from llama_index.core.llms.callbacks import llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    url = f"{base_url}/completions"
+
+    class _Floor(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=8192, num_output=max_tokens, model_name=model)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            body = http.post(url, json=_payload(model, prompt, max_tokens, False)).json()
+            return CompletionResponse(text=body["choices"][0]["text"])
+
+        @llm_completion_callback()
+        def stream_complete(
+            self, prompt: str, formatted: bool = False, **kwargs: Any
+        ) -> CompletionResponseGen:
+            def gen() -> CompletionResponseGen:
+                text = ""
+                for delta in raw_texts(http, url, _payload(model, prompt, max_tokens, True)):
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+
+            return gen()
+
+        @llm_completion_callback()
+        async def astream_complete(
+            self, prompt: str, formatted: bool = False, **kwargs: Any
+        ) -> CompletionResponseAsyncGen:
+            async def gen() -> CompletionResponseAsyncGen:
+                text = ""
+                payload = _payload(model, prompt, max_tokens, True)
+                async for delta in araw_texts(ahttp, url, payload):
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+
+            return gen()
+
+    return _Floor()

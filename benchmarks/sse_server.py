@@ -1,0 +1,345 @@
+"""A fast, model-free OpenAI-compatible ``/v1/completions`` server for the benchmarks.
+
+It answers from canned, pre-encoded bytes so that its own cost per token is close to zero
+and every microsecond the benchmarks see is the client's. It runs in its own process (the
+parent starts it with :class:`ServerProcess`), so on a 2-core machine the server and the
+client under test each have a core and the client's CPU time is its own.
+
+Routes (``{wire}`` picks the wire format, see :data:`WIRES`):
+
+- ``POST /{wire}/v1/completions``: ``max_tokens`` tokens; JSON, or SSE when ``"stream": true``.
+  Each SSE event goes out as its own HTTP chunk (as real servers flush them) but all of them
+  in one socket write, so the client is never waiting for the server.
+- ``GET /{wire}/v1/models`` and ``GET /{wire}/v1/open_router/models``: one model.
+- ``GET /_stats``: ``{"connections": ..., "requests": ..., "streams": ...}``. A connection
+  is counted at its first request that is not ``/_stats``, so reading the counters does not
+  move them.
+
+The process prints ``PORT <n>`` on stdout once it listens, and exits when its stdin closes
+(the parent died or is done), so it never outlives a benchmark run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import IO, Any
+
+__all__ = ["MODEL_ID", "WIRES", "ServerProcess", "Wire", "serve"]
+
+MODEL_ID = "bench-model"
+PROMPT_TOKENS = 5
+_WORDS = (" The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " café", ".")
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One SSE dialect: what a stream carries besides its text events."""
+
+    done: bool
+    """End with ``data: [DONE]`` (OpenAI, vLLM); Atoma's proxy never sends it."""
+    keepalive_every: int
+    """Put a ``: keep-alive`` comment before every n-th event (0: never); Atoma sends many."""
+    atoma_fields: bool
+    """Add Atoma's ``response_hash`` and ``signature`` to every chunk."""
+    usage_chunk: bool = True
+    """End with a usage-only chunk (``choices: []``), as with ``include_usage``."""
+
+
+WIRES: dict[str, Wire] = {
+    # vLLM / OpenAI with stream_options.include_usage: usage chunk, then [DONE].
+    "openai": Wire(done=True, keepalive_every=0, atoma_fields=False),
+    # Atoma's proxy: no [DONE], keep-alive comments, hash and signature on every chunk.
+    "atoma": Wire(done=False, keepalive_every=4, atoma_fields=True),
+}
+
+_HASH = "q3B0bm9YzE1c0m9kZXItaGFzaC1vZi10aGUtcmVzcG9uc2U="
+_SIGNATURE = "AGx" + "5" * 85 + "Qz="
+
+
+def _token(i: int) -> str:
+    return _WORDS[i % len(_WORDS)]
+
+
+def _choice(text: str, finish: str | None) -> dict[str, Any]:
+    return {
+        "index": 0,
+        "text": text,
+        "logprobs": None,
+        "finish_reason": finish,
+        "stop_reason": None,
+    }
+
+
+def _envelope(wire: Wire, choices: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "cmpl-bench0123456789abcdef",
+        "object": "text_completion",
+        "created": 1_700_000_000,
+        "model": MODEL_ID,
+        "choices": choices,
+        "usage": usage,
+    }
+    if wire.atoma_fields:
+        body["response_hash"] = _HASH
+        body["signature"] = _SIGNATURE
+    return body
+
+
+def _usage(n: int) -> dict[str, int]:
+    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": n, "total_tokens": n + 5}
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _http_chunk(payload: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(payload), payload)
+
+
+def completion_body(wire: Wire, n: int) -> bytes:
+    """The JSON body of a non-streamed completion of ``n`` tokens."""
+    text = "".join(_token(i) for i in range(n))
+    return _dumps(_envelope(wire, [_choice(text, "length")], _usage(n)))
+
+
+def stream_body(wire: Wire, n: int) -> bytes:
+    """The chunked SSE body of a streamed completion of ``n`` tokens, terminator included."""
+    parts: list[bytes] = []
+    for i in range(n):
+        if wire.keepalive_every and i % wire.keepalive_every == 0:
+            parts.append(_http_chunk(b": keep-alive\n\n"))
+        finish = "length" if i == n - 1 else None
+        event = _dumps(_envelope(wire, [_choice(_token(i), finish)], None))
+        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
+    if wire.usage_chunk:
+        event = _dumps(_envelope(wire, [], _usage(n)))
+        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
+    if wire.done:
+        parts.append(_http_chunk(b"data: [DONE]\n\n"))
+    parts.append(b"0\r\n\r\n")
+    return b"".join(parts)
+
+
+_JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+_SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
+_MODELS = _dumps(
+    {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "bench"}]}
+)
+_OPEN_ROUTER = _dumps({"data": [{"id": MODEL_ID, "context_length": 8192}]})
+
+
+def _json_response(status: bytes, body: bytes) -> bytes:
+    head = b"HTTP/1.1 %b\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+    return head % (status, len(body)) + body
+
+
+class _Stats:
+    """Counters the benchmarks read through ``GET /_stats``."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests = 0
+        self.streams = 0
+
+
+class _Responses:
+    """Pre-encoded responses, built once per (wire, stream, max_tokens)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, bool, int], bytes] = {}
+
+    def completion(self, wire_name: str, stream: bool, n: int) -> bytes:
+        key = (wire_name, stream, n)
+        response = self._cache.get(key)
+        if response is None:
+            wire = WIRES[wire_name]
+            if stream:
+                response = _SSE_HEAD + stream_body(wire, n)
+            else:
+                body = completion_body(wire, n)
+                response = _JSON_HEAD % len(body) + body
+            self._cache[key] = response
+        return response
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: parse requests, write canned responses."""
+
+    def __init__(self, stats: _Stats, responses: _Responses) -> None:
+        self._stats = stats
+        self._responses = responses
+        self._buffer = b""
+        self._counted = False
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while self._transport is not None:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self._buffer[:end].decode("latin-1")
+            lines = head.split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            length = 0
+            close = False
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                name = name.strip().lower()
+                if name == "content-length":
+                    length = int(value)
+                elif name == "connection" and value.strip().lower() == "close":
+                    close = True
+            if len(self._buffer) < end + 4 + length:
+                return
+            body = self._buffer[end + 4 : end + 4 + length]
+            self._buffer = self._buffer[end + 4 + length :]
+            self._transport.write(self._respond(method, path, body))
+            if close:
+                self._transport.close()
+                self._transport = None
+
+    def _respond(self, method: str, path: str, body: bytes) -> bytes:
+        stats = self._stats
+        if path == "/_stats":
+            counters = {
+                "connections": stats.connections,
+                "requests": stats.requests,
+                "streams": stats.streams,
+            }
+            return _json_response(b"200 OK", _dumps(counters))
+        if not self._counted:
+            self._counted = True
+            stats.connections += 1
+        stats.requests += 1
+        wire, _, route = path.lstrip("/").partition("/")
+        if wire not in WIRES:
+            return _json_response(b"404 Not Found", b'{"error":{"message":"unknown wire"}}')
+        if method == "POST" and route == "v1/completions":
+            request = json.loads(body)
+            stream = bool(request.get("stream"))
+            stats.streams += stream
+            n = int(request.get("max_tokens") or 16)
+            return self._responses.completion(wire, stream, n)
+        if method == "GET" and route == "v1/models":
+            return _json_response(b"200 OK", _MODELS)
+        if method == "GET" and route == "v1/open_router/models":
+            return _json_response(b"200 OK", _OPEN_ROUTER)
+        return _json_response(b"404 Not Found", b'{"error":{"message":"no such route"}}')
+
+
+async def serve(host: str = "127.0.0.1", port: int = 0, out: IO[str] | None = None) -> None:
+    """Listen on ``host:port`` (0: any free port), print ``PORT <n>``, serve until stdin closes."""
+    stats = _Stats()
+    responses = _Responses()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: _Connection(stats, responses), host, port, backlog=1024
+    )
+    bound = server.sockets[0].getsockname()[1]
+    out = out or sys.stdout
+    out.write(f"PORT {bound}\n")
+    out.flush()
+    stopped = loop.create_future()
+    # The parent holds our stdin: EOF means it is finished (or gone), so stop.
+    threading.Thread(target=_wait_for_eof, args=(loop, stopped), daemon=True).start()
+    async with server:
+        await stopped
+
+
+def _wait_for_eof(loop: asyncio.AbstractEventLoop, stopped: asyncio.Future[None]) -> None:
+    with contextlib.suppress(Exception):
+        sys.stdin.buffer.read()
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_finish, stopped)
+
+
+def _finish(stopped: asyncio.Future[None]) -> None:
+    if not stopped.done():
+        stopped.set_result(None)
+
+
+class ServerProcess:
+    """Start the server in a child process; ``base_url(wire)`` and ``stats()`` while it runs.
+
+    Used as a context manager; leaving the block closes the child's stdin and waits for it.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self.port = 0
+        """The ephemeral port the server listens on."""
+
+    def __enter__(self) -> ServerProcess:
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        self._process = subprocess.Popen(
+            [sys.executable, "-u", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.startswith("PORT "):
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"the benchmark server did not start (it printed {line!r})")
+        self.port = int(line.split()[1])
+        return self
+
+    def base_url(self, wire: str = "openai") -> str:
+        """Base URL, with ``/v1``, of one wire format."""
+        return f"http://127.0.0.1:{self.port}/{wire}/v1"
+
+    def stats(self) -> dict[str, int]:
+        """The server's counters (a connection of its own, which is not counted)."""
+        # http.client rather than urllib: no proxy settings from the environment apply.
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", "/_stats")
+            result: dict[str, int] = json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+        return result
+
+    @property
+    def pid(self) -> int:
+        """The server process id (for the report, and for measuring its CPU time)."""
+        assert self._process is not None
+        return self._process.pid
+
+    def __exit__(self, *exc_info: object) -> None:
+        process = self._process
+        if process is None:
+            return
+        self._process = None
+        with contextlib.suppress(Exception):
+            assert process.stdin is not None
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

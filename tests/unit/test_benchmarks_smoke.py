@@ -1,0 +1,133 @@
+"""The benchmark harness runs end to end (``benchmarks/run.py --smoke``) and reports sanely.
+
+No timing is asserted (CI machines are noisy); what is asserted is what a reader of
+RESULTS.md relies on: every workload has every peer, ratios are relative to raw httpx,
+every DESIGN.md target gets a verdict, and our client reuses its connection for every
+stream (a count, not a timing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOOR = "httpx (floor)"
+ALL_PEERS = {
+    FLOOR,
+    "openai SDK",
+    "AtomaClient",
+    "langchain_openai.OpenAI",
+    "AtomaLLM",
+    "LangChain floor",
+    "OpenAILike",
+    "llama_index Atoma",
+    "LlamaIndex floor",
+}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, str]:
+    """One ``--smoke`` run of the harness: its JSON results, its Markdown and its stdout."""
+    out = tmp_path_factory.mktemp("bench")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--smoke",
+            "--json",
+            str(out / "results.json"),
+            "--output",
+            str(out / "RESULTS.md"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
+        check=False,
+    )
+    # Exit status 1 means "a target was missed", which smoke-sized runs may well report.
+    assert completed.returncode in (0, 1), completed.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    return results, (out / "RESULTS.md").read_text(), completed.stdout
+
+
+def test_every_peer_is_measured_or_skipped_with_a_reason(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, _, _ = smoke_run
+    measured, skipped = set(results["peers"]), set(results["skipped"])
+    assert measured | skipped == ALL_PEERS
+    assert not measured & skipped
+    assert {FLOOR, "AtomaClient"} <= measured
+    assert all(reason for reason in results["skipped"].values())
+
+
+def test_every_workload_has_every_peer_relative_to_raw_httpx(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, _, _ = smoke_run
+    workloads = results["workloads"]
+    tables = [
+        workloads["w1_request"],
+        workloads["ttft"],
+        workloads["w3_concurrent"],
+        *workloads["w2_token"].values(),
+    ]
+    assert set(workloads["w2_token"]) == {"openai", "atoma"}
+    for table in tables:
+        assert set(table) == set(results["peers"])
+        assert table[FLOOR]["cpu_ratio"] == 1.0
+        assert table[FLOOR]["wall_ratio"] == 1.0
+        for figures in table.values():
+            assert all(math.isfinite(figures[key]) for key in figures)
+    # Whole requests and streams take time; a per-token slope may be noisy, not these.
+    for table in (workloads["w1_request"], workloads["ttft"], workloads["w3_concurrent"]):
+        assert all(f["cpu"] > 0 and f["wall"] > 0 for f in table.values())
+
+
+def test_our_client_opens_no_connection_per_stream(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, _, _ = smoke_run
+    connections = results["connections"]
+    assert connections["AtomaClient"] == {"openai": 0, "atoma": 0}
+    for name in ("AtomaLLM", "llama_index Atoma"):
+        if name in results["peers"]:
+            assert connections[name] == {"openai": 0, "atoma": 0}
+
+
+def test_every_design_target_gets_a_verdict(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, _, _ = smoke_run
+    figures = [t["figure"] for t in results["targets"]]
+    assert any(f.startswith("AtomaClient per request") for f in figures)
+    assert sum(f.startswith("AtomaClient per token") for f in figures) == 2
+    assert any(f.startswith("import atoma_integrations") for f in figures)
+    for target in results["targets"]:
+        assert target["met"] in (True, False, None)
+        if target["value"] is not None and target["figure"].startswith("AtomaClient"):
+            assert target["met"] is not None
+    imports = results["imports"]
+    assert {"httpx + pydantic", "atoma_integrations"} <= set(imports)
+    assert set(results["cold_start"]) == {FLOOR, "AtomaClient"}
+
+
+def test_the_report_names_the_machine_and_shows_the_tables(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, markdown, stdout = smoke_run
+    machine = results["machine"]
+    assert machine["cores"] and machine["python"] and machine["cpu"]
+    assert f"Python {machine['python']}" in markdown
+    for heading in ("## Targets", "## W1 per request", "## W2 per streamed token", "## Method"):
+        assert heading in markdown
+    assert "Targets (DESIGN.md)" in stdout
+    assert "AtomaClient" in stdout
