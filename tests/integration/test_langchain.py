@@ -7,6 +7,8 @@ greedy output first, so they are known to occur.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -197,6 +199,22 @@ def test_context_overflow_is_a_typed_error(llm: AtomaLLM) -> None:
         llm.invoke("word " * 3000)
     assert isinstance(info.value, ContextOverflowError)
     assert info.value.status_code == 400
+
+
+def invoke_in_worker(llm: AtomaLLM, prompt: str) -> str:
+    """Runs in a worker process: the LLM arrives there pickled."""
+    return llm.invoke(prompt)
+
+
+def test_llm_and_its_errors_cross_a_process_pool(llm: AtomaLLM) -> None:
+    expected = llm.invoke("Once upon a time")
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as on macOS/Windows
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        assert pool.submit(invoke_in_worker, llm, "Once upon a time").result() == expected
+        failure = pool.submit(invoke_in_worker, llm, "word " * 3000)
+        with pytest.raises(ContextLengthExceededError) as info:
+            failure.result()
+    assert isinstance(info.value, ContextOverflowError) and info.value.status_code == 400
 
 
 def test_breaking_out_of_a_stream_leaves_the_server_usable(llm: AtomaLLM) -> None:
