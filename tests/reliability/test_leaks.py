@@ -17,7 +17,7 @@ import random
 import threading
 from collections.abc import Callable
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
