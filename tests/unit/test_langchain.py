@@ -7,7 +7,7 @@ import json
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Any
 from uuid import UUID
@@ -224,8 +224,14 @@ def test_explicit_key_is_sent_env_key_only_where_the_env_points(
     make_llm().invoke("p")  # base_url is not ATOMA_BASE_URL: the env key stays home
     monkeypatch.setenv("ATOMA_BASE_URL", BASE_URL)
     AtomaLLM(model="m", max_retries=0).invoke("p")  # now the environment names this server
+    monkeypatch.delenv("ATOMA_API_KEY")
+    monkeypatch.setenv("ATOMASDK_BEARER_AUTH", "sk-sdk-key")  # the official SDKs' variable
+    AtomaLLM(model="m", max_retries=0).invoke("p")
+    monkeypatch.delenv("ATOMASDK_BEARER_AUTH")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-key")  # never read, never sent
+    AtomaLLM(model="m", max_retries=0).invoke("p")
     auth = [r.headers.get("authorization") for r in server.requests]
-    assert auth == [f"Bearer {KEY}", None, "Bearer sk-env-key"]
+    assert auth == [f"Bearer {KEY}", None, "Bearer sk-env-key", "Bearer sk-sdk-key", None]
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -452,6 +458,38 @@ async def test_breaking_out_of_an_async_stream_closes_the_connection(
         async for text in stream:
             assert text == "a"
             break
+    assert body.closed
+
+
+class StallingBody(Pieces):
+    """Sends its pieces, then waits forever (a slow generation) until closed."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        super().__init__(pieces)
+        self.stalled = asyncio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+        self.stalled.set()
+        await asyncio.Event().wait()
+
+
+async def test_cancelling_a_streaming_task_closes_the_connection(server: MockServer) -> None:
+    body = StallingBody([sse(chunk("a"))])
+    server.replies = [httpx.Response(200, stream=body)]
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for text in make_llm().astream("p"):
+            received.append(text)
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(body.stalled.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert received == ["a"]
     assert body.closed
 
 
