@@ -236,3 +236,15 @@ def test_demo_streams_the_chain_answer_to_the_terminal(
     streamed, summary = body.split("\n\n[langchain] ", 1)
     assert len(streamed) > 10
     assert summary.startswith(f"{len(streamed)} characters in ")
+
+
+async def test_astream_events_reports_each_token_as_an_llm_stream_event(
+    chain: Runnable[dict[str, str], str],
+) -> None:
+    tokens = [
+        event["data"]["chunk"].text
+        async for event in chain.astream_events({"thing": "time"}, version="v2")
+        if event["event"] == "on_llm_stream"
+    ]
+    assert len(tokens) > 1
+    assert "".join(tokens) == await chain.ainvoke({"thing": "time"})
