@@ -361,7 +361,8 @@ class AtomaLLM(BaseLLM):
     and are checked when the object is built.
     """
 
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+    # pydantic < 2.10 reserves every "model_" name; model_kwargs is LangChain's convention.
+    model_config = ConfigDict(protected_namespaces=())
 
     model: str = Field(min_length=1)
     """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
