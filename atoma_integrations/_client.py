@@ -156,15 +156,21 @@ def retry_delay(attempt: int, error: AtomaError) -> float | None:
 
 
 def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
-    """The package's error for an httpx transport failure (no HTTP answer)."""
+    """The package's error for an httpx transport failure (no HTTP answer), caused by it."""
     target = f"{request.method} {request.url}"
+    error: APIConnectionError
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
+        error = APITimeoutError(
             f"The request to {target} timed out ({type(exc).__name__})", request=request
         )
-    return APIConnectionError(
-        f"Could not get a response from {target}: {type(exc).__name__}: {exc}", request=request
-    )
+    else:
+        error = APIConnectionError(
+            f"Could not get a response from {target}: {type(exc).__name__}: {exc}",
+            request=request,
+        )
+    # Raised later, after retries ran out, so "raise ... from exc" is not available there.
+    error.__cause__ = exc
+    return error
 
 
 def next_retry_delay(attempt: int, max_retries: int, error: AtomaError) -> float:

@@ -153,8 +153,9 @@ def test_long_server_messages_are_shortened() -> None:
 
 def test_connect_error_and_timeout_are_connection_errors() -> None:
     server = MockServer([httpx.ConnectError("refused")])
-    with pytest.raises(APIConnectionError, match="refused"):
+    with pytest.raises(APIConnectionError, match="refused") as info:
         server.client(max_retries=0).completions.create(model="m", prompt="p")
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
     server = MockServer([httpx.ReadTimeout("slow")])
     with pytest.raises(APITimeoutError, match="timed out"):
         server.client(max_retries=0).completions.create(model="m", prompt="p")
