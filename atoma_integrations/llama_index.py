@@ -477,7 +477,7 @@ def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:
 
 
 def _signature(completion: Completion) -> dict[str, Any]:
-    extra = completion.model_extra
+    extra = completion.__pydantic_extra__
     if not extra:
         return {}
     return {name: extra[name] for name in _SIGNATURE_FIELDS if name in extra}
@@ -581,14 +581,23 @@ class _StreamMapper:
         )
 
     def _respond(self, chunk: CompletionChunk, choice: CompletionChoice) -> CompletionResponse:
-        self.text += choice.text
-        logprobs = choice.logprobs
+        # Runs once per token: arguments left at their defaults are not passed, which
+        # saves pydantic a little work on every chunk of a plain stream.
+        delta = choice.text
+        self.text += delta
+        signature = _signature(chunk)
+        if choice.logprobs is None:
+            if not signature:
+                return CompletionResponse(text=self.text, delta=delta, raw=chunk)
+            return CompletionResponse(
+                text=self.text, delta=delta, raw=chunk, additional_kwargs=signature
+            )
         return CompletionResponse(
             text=self.text,
-            delta=choice.text,
+            delta=delta,
             raw=chunk,
-            logprobs=_llama_logprobs(logprobs) if logprobs is not None else None,
-            additional_kwargs=_signature(chunk),
+            logprobs=_llama_logprobs(choice.logprobs),
+            additional_kwargs=signature,
         )
 
 
