@@ -76,9 +76,10 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 logger = logging.getLogger("atoma_integrations.llama_index")
 
 # The context window assumed when the server publishes none for the model (a local
-# llama.cpp or vLLM server has no /open_router/models). 4096 tokens fits every current
-# open model, so LlamaIndex never packs a prompt the model cannot take; pass
-# ``context_window=`` to use more of a larger model.
+# llama.cpp or vLLM server has no /open_router/models). It is small on purpose: the models
+# Atoma serves take far more, so it only makes LlamaIndex pack less per call, whereas a
+# guess that is too large makes requests fail. Pass ``context_window=`` to use a larger
+# model fully, or for a server started with a smaller context (llama.cpp's n_ctx).
 DEFAULT_CONTEXT_WINDOW = 4096
 
 # Body fields the adapter itself owns; ``additional_kwargs`` may not override them.
