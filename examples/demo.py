@@ -1,7 +1,7 @@
-"""The README's demo: stream a completion through the client.
+"""The README's demo: the client, a LangChain chain and a LlamaIndex query, streaming live.
 
-Uses the Atoma cloud when ATOMA_API_KEY is set, otherwise the local server that
-``make demo`` starts (ATOMA_BASE_URL / ATOMA_DEMO_MODEL tell it where and which model).
+Uses the Atoma cloud when ATOMA_API_KEY is set; otherwise the local server that
+``make demo`` starts (ATOMA_BASE_URL and ATOMA_DEMO_MODEL say where and which model).
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import os
 import sys
 import time
 
+import demo_langchain
+import demo_llama_index
+
 from atoma_integrations import AtomaClient
 
 ATOMA_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
 
 
-def main() -> int:
-    on_atoma = bool(os.environ.get("ATOMA_API_KEY"))
-    model = os.environ.get("ATOMA_DEMO_MODEL") or ATOMA_MODEL
+def client_demo(model: str) -> None:
+    """Stream one completion through the bare client, then print usage and timing."""
     with AtomaClient() as client:
-        where = "the Atoma cloud" if on_atoma else client.base_url
-        print(f"== atoma-integrations demo: {model} on {where}\n")
+        print(f"== Client: {model} at {client.base_url}\n")
         started = time.perf_counter()
         with client.completions.create_stream(
             model=model, prompt="Write one sentence about the sea:", max_tokens=48, temperature=0.7
@@ -28,7 +29,20 @@ def main() -> int:
             for chunk in stream:
                 print(chunk.choices[0].text, end="", flush=True)
         elapsed = time.perf_counter() - started
-        print(f"\n\n[client] {elapsed:.2f}s, usage: {stream.usage}")
+        usage = stream.usage or "none reported by this server in streams"
+        print(f"\n\n[client] {elapsed:.2f}s, usage: {usage}\n")
+
+
+def main() -> int:
+    model = os.environ.get("ATOMA_DEMO_MODEL") or ATOMA_MODEL
+    where = "the Atoma cloud" if os.environ.get("ATOMA_API_KEY") else "a local server"
+    print(f"atoma-integrations demo on {where}\n")
+    started = time.perf_counter()
+    client_demo(model)
+    demo_langchain.run(None, model)
+    print()
+    demo_llama_index.run(None, model)
+    print(f"\nDemo finished in {time.perf_counter() - started:.1f}s.")
     return 0
 
 

@@ -17,5 +17,7 @@ export TS_MODEL=smollm2 TS_PORT="${ATOMA_DEMO_PORT:-8766}"
 server_env="$(bash scripts/local_server/start_server.sh)"
 # shellcheck disable=SC2086
 export $server_env
-trap 'bash scripts/local_server/stop_server.sh' EXIT
+if [ "$TS_STARTED" = 1 ]; then
+    trap 'bash scripts/local_server/stop_server.sh' EXIT
+fi
 ATOMA_BASE_URL="$TS_BASE_URL" ATOMA_DEMO_MODEL="$TS_MODEL_ID" "$VENV/bin/python" examples/demo.py

@@ -17,7 +17,9 @@ export TS_MODEL=tiny TS_PORT="${TS_PORT:-8765}"
 server_env="$(bash scripts/local_server/start_server.sh)"
 # shellcheck disable=SC2086
 export $server_env
-trap 'bash scripts/local_server/stop_server.sh' EXIT
+if [ "$TS_STARTED" = 1 ]; then
+    trap 'bash scripts/local_server/stop_server.sh' EXIT
+fi
 
 # pytest's own exit status is the script's: 5 (no tests collected) fails like any other.
 "$VENV/bin/python" -m pytest "$@"

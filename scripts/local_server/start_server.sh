@@ -10,10 +10,11 @@
 #   TS_N_THREADS_BATCH=2
 #   TS_STARTUP_TIMEOUT=120  TS_WORK (state dir, default ~/.cache/atoma-integrations/local-server)
 #
-# On success prints three lines to stdout, suitable for `eval`/`>> $GITHUB_ENV`:
+# On success prints four lines to stdout, suitable for `export $(...)`:
 #   TS_BASE_URL=http://127.0.0.1:8765/v1
 #   TS_MODEL_ID=tiny-llama
 #   TS_SERVER_PID=12345
+#   TS_STARTED=1          (0 when the server was already running)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ts_resolve_model
@@ -34,10 +35,13 @@ EOF
 
 pid_alive() { [ -s "$TS_PID_FILE" ] && kill -0 "$(cat "$TS_PID_FILE")" 2>/dev/null; }
 
+# $1: 1 when this call started the server, 0 when it was already running; callers
+# stop only a server they started, never one somebody else is using.
 report() {
     echo "TS_BASE_URL=$url/v1"
     echo "TS_MODEL_ID=$TS_MODEL_ALIAS"
     echo "TS_SERVER_PID=$(cat "$TS_PID_FILE")"
+    echo "TS_STARTED=$1"
 }
 
 # Their output goes to stderr: stdout carries only the three result lines.
@@ -49,7 +53,7 @@ if pid_alive; then
     current="$(served_model)"
     if [ "$current" = "$TS_MODEL_ALIAS" ]; then
         ts_log "already running (pid $(cat "$TS_PID_FILE")) with model $current"
-        report
+        report 0
         exit 0
     fi
     ts_log "a server from this folder is running (pid $(cat "$TS_PID_FILE")) serving '${current:-?}';" \
@@ -99,4 +103,4 @@ while :; do
     sleep 0.2
 done
 ts_log "healthy after $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')s: $url/v1 serving $TS_MODEL_ALIAS"
-report
+report 1
