@@ -56,7 +56,13 @@ class AtomaError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Exception pickling calls cls(*args), which keyword-only arguments (status_code)
         # break; an error raised in a process-pool worker must reach the parent intact.
-        return (_restore_error, (type(self), self.args, self.__dict__))
+        # The httpx request and response stay behind: the request's headers hold the API
+        # key, and a pickle leaves the process (pool results, task queues, caches).
+        state = {
+            name: None if isinstance(value, (httpx.Request, httpx.Response)) else value
+            for name, value in self.__dict__.items()
+        }
+        return (_restore_error, (type(self), self.args, state))
 
 
 def _restore_error(cls: type[AtomaError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -78,7 +84,7 @@ class APIConnectionError(AtomaError):
         self.message = message
         """What went wrong, as one sentence."""
         self.request = request
-        """The request that failed, when known."""
+        """The request that failed, when known; None in an unpickled copy."""
 
 
 class APITimeoutError(APIConnectionError):
@@ -138,7 +144,7 @@ class APIStatusError(AtomaError):
         self.body = body
         """The decoded JSON body, or the raw text when it was not JSON."""
         self.response = response
-        """The httpx response (its body already read)."""
+        """The httpx response (its body already read); None in an unpickled copy."""
 
 
 class BadRequestError(APIStatusError):
