@@ -8,7 +8,7 @@ test:  ## Create .venv, start the tiny-model server, run ruff, mypy and the whol
 	@bash scripts/run_tests.sh
 
 lint:
-	@bash scripts/bootstrap.sh && .venv/bin/ruff check atoma_integrations tests benchmarks scripts examples && .venv/bin/mypy atoma_integrations
+	@bash scripts/bootstrap.sh && .venv/bin/ruff check atoma_integrations tests benchmarks scripts examples notebooks && .venv/bin/mypy atoma_integrations
 
 bench:  ## Overhead versus raw httpx and the incumbent adapters; writes benchmarks/RESULTS.md
 	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py

@@ -9,7 +9,7 @@ bash scripts/bootstrap.sh
 VENV="${ATOMA_VENV:-.venv}"
 
 echo "[tests] ruff and mypy --strict" >&2
-"$VENV/bin/ruff" check atoma_integrations tests benchmarks scripts examples
+"$VENV/bin/ruff" check atoma_integrations tests benchmarks scripts examples notebooks
 "$VENV/bin/mypy" atoma_integrations
 
 echo "[tests] starting the local llama.cpp server (tiny model)" >&2
