@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from typing import Any
 
+import httpx._transports.default as httpx_transports
 import pytest
 
 from atoma_integrations import _client
 
 from .fault_server import FaultServer
+
+_SSL_CONTEXT: list[ssl.SSLContext] = []
+_create_ssl_context = httpx_transports.create_ssl_context
+
+
+def _reused_ssl_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+    if not _SSL_CONTEXT:
+        _SSL_CONTEXT.append(_create_ssl_context(*args, **kwargs))
+    return _SSL_CONTEXT[0]
+
+
+@pytest.fixture(autouse=True)
+def _fast_client_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build each client's TLS context once for the whole suite.
+
+    httpx loads the CA bundle for every new client (about 20 ms, most of a test's time
+    here); these tests speak plain HTTP to 127.0.0.1 and never use TLS, and they build
+    hundreds of clients.
+    """
+    monkeypatch.setattr(httpx_transports, "create_ssl_context", _reused_ssl_context)
 
 
 @pytest.fixture
