@@ -12,7 +12,6 @@ no ``[DONE]`` (end of body ends the stream), usage on every chunk or on a final
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
@@ -378,6 +377,10 @@ class AsyncCompletionStream(_StreamView):
         if response is None or response.is_closed:
             return
         with contextlib.suppress(Exception):
+            # Imported here, not at module level: importing the package must not import
+            # asyncio (~8 ms), and an async stream only exists where it is already loaded.
+            import asyncio
+
             # A coroutine cannot run here; hand the close to the loop that owns the socket.
             asyncio.get_running_loop().create_task(response.aclose())
 
