@@ -14,7 +14,7 @@ from atoma_integrations import _client
 from .fault_server import FaultServer
 
 _SSL_CONTEXT: list[ssl.SSLContext] = []
-_create_ssl_context = httpx_transports.create_ssl_context
+_create_ssl_context = httpx_transports.create_ssl_context  # type: ignore[attr-defined]
 
 
 def _reused_ssl_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:

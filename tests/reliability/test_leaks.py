@@ -16,11 +16,14 @@ import gc
 import random
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
+from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.llama_index import Atoma
 
 from ._runs import PARAMS
 from .fault_server import (
@@ -233,3 +236,44 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
     assert errors == 100
     assert wait_until(_settled(fault_server, fault_server.port), 5)
     assert _snapshot() == (fds_before, threads_before)
+
+
+ADAPTER_STREAMS = 250
+
+
+@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
+    fault_server: FaultServer, adapter: str
+) -> None:
+    # Adapters share one process-wide client per settings (and one async client per event
+    # loop), which stays open by design: what may remain is its idle keep-alive pool.
+    fault_server.always(_stream_with_a_pause())
+    rng = random.Random(SEED + 2)
+    fds_before, threads_before = _snapshot()
+    common: dict[str, Any] = {"model": "fault-model", "base_url": fault_server.url}
+    llm: Any = AtomaLLM(**common) if adapter == "langchain" else Atoma(context_window=64, **common)
+
+    for _ in range(ADAPTER_STREAMS):
+        at = rng.randint(0, TOKENS + 1)
+        if rng.random() < 0.5:
+            sync_stream = llm.stream("hi") if adapter == "langchain" else llm.stream_complete("hi")
+            for i, _ in enumerate(sync_stream):
+                if i == at:
+                    break
+            del sync_stream
+        else:
+            agen = llm.astream("hi") if adapter == "langchain" else await llm.astream_complete("hi")
+            i = 0
+            async for _ in agen:
+                if i == at:
+                    break
+                i += 1
+            del agen
+    await asyncio.sleep(0.05)  # let the loop finalize the async generators dropped above
+
+    # One idle connection per shared client (sync and async) at most.
+    assert wait_until(lambda: _client_sockets(fault_server.port) <= 2, 2)
+    fds_after, threads_after = _snapshot()
+    assert fds_after - fds_before <= 2
+    assert threads_after == threads_before
+    assert len(fault_server.completions_requests()) == ADAPTER_STREAMS

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ PROMPTS = [f"Story number {i}: once upon a time" for i in range(5)]
 async def test_200_concurrent_streams_through_one_async_client_lose_no_token(
     server_base_url: str, server_model: str
 ) -> None:
-    params = {"model": server_model, "max_tokens": MAX_TOKENS, "temperature": 0}
+    params: dict[str, Any] = {"model": server_model, "max_tokens": MAX_TOKENS, "temperature": 0}
     async with AsyncAtomaClient(base_url=server_base_url, max_retries=0) as client:
         expected = {}
         for prompt in PROMPTS:
