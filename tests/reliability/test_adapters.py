@@ -20,6 +20,7 @@ import pytest
 
 from atoma_integrations import (
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     InsufficientBalanceError,
     InternalServerError,
@@ -33,6 +34,7 @@ from atoma_integrations.llama_index import Atoma
 from ._runs import Outcome
 from .fault_server import (
     FaultServer,
+    Reply,
     async_wait_until,
     completion_reply,
     completion_stream,
@@ -337,3 +339,15 @@ async def test_adapter_async_early_exit_closes_the_connection(
 
     assert await async_wait_until(_hung_up(fault_server))
     _assert_hung_up_soon(fault_server, left_at)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+async def test_adapter_timeout_setting_fires_on_a_stalled_server(
+    fault_server: FaultServer, entry: str
+) -> None:
+    fault_server.always(Reply(200, b"{}", delay=5.0))
+
+    outcome = await run_adapter(entry, fault_server.url, timeout=0.2, max_retries=0)
+
+    assert isinstance(outcome.error, APITimeoutError), repr(outcome.error)
+    assert 0.18 <= outcome.elapsed < 1.0
