@@ -350,4 +350,4 @@ async def test_adapter_timeout_setting_fires_on_a_stalled_server(
     outcome = await run_adapter(entry, fault_server.url, timeout=0.2, max_retries=0)
 
     assert isinstance(outcome.error, APITimeoutError), repr(outcome.error)
-    assert 0.18 <= outcome.elapsed < 1.0
+    assert 0.18 <= outcome.elapsed < 1.5

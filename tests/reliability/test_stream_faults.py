@@ -286,7 +286,7 @@ async def test_stall_before_headers_times_out_after_the_configured_timeout(
 
     assert isinstance(outcome.error, APITimeoutError)
     assert "timed out" in str(outcome.error)
-    assert 0.28 <= outcome.elapsed < 1.0
+    assert 0.28 <= outcome.elapsed < 1.5
     assert len(fault_server.requests) == 1
     # The client gave up and hung up; the server saw it.
     assert wait_until(lambda: fault_server.requests[0].disconnected)
@@ -301,7 +301,7 @@ async def test_a_per_call_timeout_overrides_the_client_timeout(
     outcome = await run_create(mode, fault_server.url, timeout=30.0, call_timeout=0.2)
 
     assert isinstance(outcome.error, APITimeoutError)
-    assert 0.18 <= outcome.elapsed < 0.9
+    assert 0.18 <= outcome.elapsed < 1.5
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -315,7 +315,7 @@ async def test_timeouts_are_retried_max_retries_times(
     assert isinstance(outcome.error, APITimeoutError)
     assert len(fault_server.requests) == 3
     assert len(backoff) == 2
-    assert 0.45 <= outcome.elapsed < 1.5
+    assert 0.45 <= outcome.elapsed < 2.5
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -332,7 +332,7 @@ async def test_stall_between_events_raises_interrupted_after_the_read_timeout(
     assert outcome.error.text == "Hello"
     assert "read timeout" in str(outcome.error)
     assert isinstance(outcome.error.__cause__, httpx.ReadTimeout)
-    assert 0.28 <= outcome.elapsed < 1.0
+    assert 0.28 <= outcome.elapsed < 1.5
     assert len(fault_server.requests) == 1  # text was delivered: never retried
     assert wait_until(lambda: fault_server.requests[0].disconnected)
 
