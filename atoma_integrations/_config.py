@@ -82,6 +82,9 @@ def _normalize_base_url(raw: str, *, source: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{source} must not have a query or fragment, got {raw!r}")
+    if parts.hostname == ATOMA_CLOUD_HOST and parts.scheme != "https":
+        # The key would cross the internet in clear text.
+        raise ConfigurationError(f"{source} must use https for the Atoma cloud, got {raw!r}")
     if parts.path in ("", "/"):
         # A bare host ("http://localhost:8000") means its OpenAI-compatible /v1 root.
         url += "/v1"
