@@ -61,6 +61,8 @@ class Config:
     """W3: streams in flight at once."""
     concurrent_tokens: int = 256
     """W3: tokens per concurrent stream."""
+    concurrent_trials: int | None = None
+    """W3: trials, if not ``trials`` (each moves ``concurrency`` streams per peer)."""
     ttft_streams: int = 20
     """Time to first token: streams per peer per trial."""
     connection_streams: int = 5
@@ -225,7 +227,7 @@ def throughput(peers: Sequence[Peer], config: Config) -> dict[str, dict[str, flo
                 _check(min(texts, key=len), peer, n)
             samples = {peer.name: Sample() for peer in peers}
             floor = next(peer.name for peer in peers if peer.kind == FLOOR)
-            for trial in range(config.trials):
+            for trial in range(config.concurrent_trials or config.trials):
                 got: dict[str, tuple[float, float]] = {}
                 for peer in _rotated(peers, trial):
                     gc.collect()
@@ -392,4 +394,4 @@ def measure_imports(
 def describe_config(config: Config) -> dict[str, Any]:
     """The run's sizes, for the report."""
     skip = ("import_subjects", "cold_start_subjects")
-    return {k: v for k, v in config.__dict__.items() if k not in skip}
+    return {k: v for k, v in config.__dict__.items() if k not in skip and v is not None}

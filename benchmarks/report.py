@@ -165,6 +165,20 @@ def evaluate_targets(results: dict[str, Any]) -> list[Target]:
     return targets
 
 
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return ""
+
+
 def machine_info() -> dict[str, Any]:
     """CPU, cores, Python and package versions, and the git commit measured."""
     cpu = platform.processor() or "unknown"
@@ -181,17 +195,10 @@ def machine_info() -> dict[str, Any]:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            cwd=Path(__file__).resolve().parent,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit and _git("status", "--porcelain", "--", "../atoma_integrations"):
+        # Other work in progress in the tree is part of what was measured: say so.
+        commit += " (plus uncommitted changes in atoma_integrations/)"
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -422,7 +429,5 @@ def render_markdown(results: dict[str, Any], method: str) -> str:
     if skipped:
         lines += ["", "## Skipped", ""]
         lines += [f"- {name}: {why}" for name, why in skipped.items()]
-    if results.get("findings"):
-        lines += ["", "## Findings", "", results["findings"].strip()]
     lines += ["", "## Method", "", method.strip(), ""]
     return "\n".join(lines)

@@ -42,6 +42,7 @@ CONFIGS: dict[str, Config] = {
         long_tokens=256,
         streams_per_trial=2,
         concurrent_tokens=32,
+        concurrent_trials=2,
         ttft_streams=6,
         connection_streams=3,
         import_trials=3,
@@ -86,6 +87,9 @@ See `benchmarks/README.md` for the full method. In short:
   W1) that reads each body to its end; the LangChain and LlamaIndex floors are that loop
   inside a minimal `BaseLLM` / `CustomLLM`: their cost above httpx is the framework's own.
 - Import time and RSS growth are measured in fresh interpreters, interleaved, medians.
+
+Why each of our figures is what it is (profiles, and what would change it): the section
+"What limits our figures" of `benchmarks/README.md`.
 """
 
 
