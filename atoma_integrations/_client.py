@@ -35,7 +35,13 @@ from atoma_integrations.errors import (
     AtomaError,
     status_error_from_response,
 )
-from atoma_integrations.models import Completion, CompletionRequest, Model, ModelList
+from atoma_integrations.models import (
+    Completion,
+    CompletionRequest,
+    Model,
+    ModelList,
+    build_models,
+)
 
 __all__ = ["AsyncAtomaClient", "AtomaClient", "CompletionParams"]
 
@@ -215,6 +221,7 @@ class _ClientBase:
         max_retries: int,
         default_headers: dict[str, str] | None,
     ) -> None:
+        build_models()
         self._config = resolve_config(
             api_key=api_key,
             base_url=base_url,

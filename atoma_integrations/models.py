@@ -8,6 +8,7 @@ shape (``message.content`` / ``delta.content``, from older Atoma deployments) is
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -42,7 +43,9 @@ def _none_as_empty(value: Any) -> Any:
 class _Lenient(BaseModel):
     """Base of response types: unknown fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Validators are built on first use (see build_models), not at import: building them
+    # is most of what `import atoma_integrations` would otherwise cost over httpx + pydantic.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Usage(_Lenient):
@@ -142,7 +145,7 @@ class CompletionRequest(BaseModel):
     instead of as an opaque HTTP 500 from the backend.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     model: NonEmptyStr
     """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
@@ -213,3 +216,34 @@ class CompletionRequest(BaseModel):
     @classmethod
     def _prompt_list(cls, value: Any) -> Any:
         return list(value) if isinstance(value, tuple) else value
+
+
+_build_lock = threading.Lock()
+_built = False
+
+
+def build_models() -> None:
+    """Build every model's validator now, once per process; clients call it when created.
+
+    The models defer their build to keep the import cheap. Building them here, under a lock,
+    keeps threads that first use a model at the same moment (a LangChain batch on a thread
+    pool) off pydantic's lazy path, which older pydantic releases did not make thread-safe.
+    """
+    global _built
+    if _built:
+        return
+    with _build_lock:
+        if not _built:
+            models: tuple[type[BaseModel], ...] = (
+                Usage,
+                Logprobs,
+                CompletionChoice,
+                Completion,
+                CompletionChunk,
+                Model,
+                ModelList,
+                CompletionRequest,
+            )
+            for model in models:
+                model.model_rebuild()
+            _built = True

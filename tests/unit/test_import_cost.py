@@ -42,3 +42,17 @@ def test_the_async_client_still_works_after_a_lazy_asyncio_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert completed.stdout.strip() == "http://127.0.0.1:9/v1"
+
+
+def test_models_are_built_when_a_client_is_created_not_at_import() -> None:
+    code = (
+        "from atoma_integrations import models, AtomaClient\n"
+        "print(models.Completion.__pydantic_complete__)\n"
+        "AtomaClient(base_url='http://127.0.0.1:9/v1')\n"
+        "print(all(m.__pydantic_complete__ for m in (models.Completion, models.CompletionChunk,"
+        " models.CompletionRequest, models.Usage, models.ModelList)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout.split() == ["False", "True"]
