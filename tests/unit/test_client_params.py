@@ -140,3 +140,12 @@ def test_response_keeps_atoma_extras_and_reads_chat_shape(server: MockServer) ->
     assert result.choices[0].text == "hi"
     assert result.model_extra == {"response_hash": "abc", "signature": "sig"}
     assert result.usage is not None and result.usage.total_tokens == 5
+
+
+def test_choice_keeps_vllm_stop_reason(server: MockServer) -> None:
+    body = completion()
+    body["choices"][0]["stop_reason"] = "\n"
+    server.replies = [json_reply(200, body)]
+    result = server.client().completions.create(model="m", prompt="p")
+    assert result.choices[0].stop_reason == "\n"
+    assert result.choices[0].finish_reason == "stop"
