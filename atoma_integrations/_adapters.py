@@ -17,18 +17,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo
+from pydantic import field_validator as _field_validator
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient, CompletionParams
 from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
+from atoma_integrations.models import Completion, CompletionRequest, Usage
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "GENERATION_PARAMS",
+    "RESERVED_BODY_KEYS",
     "ClientSettings",
+    "GenerationFields",
     "async_client_for",
+    "atoma_extras",
     "completion_params",
     "sync_client_for",
+    "usage_counts",
 ]
 
 _ENV_VARS = (*API_KEY_ENV_VARS, BASE_URL_ENV_VAR)
@@ -54,6 +60,73 @@ GENERATION_PARAMS = (
     "best_of",
     "user",
 )
+
+
+# Body fields an adapter owns; its extra-body field (model_kwargs, additional_kwargs) may not
+# set them, or a copy there would silently override the validated field.
+RESERVED_BODY_KEYS = frozenset({*GENERATION_PARAMS, "model", "prompt", "stream"})
+
+
+class GenerationFields(BaseModel):
+    """The model and generation parameters of both adapters, under the client's names.
+
+    Each value is checked by the client's own request model when the adapter is built, so a
+    bad value fails there, naming the field, instead of at the first request.
+    """
+
+    model_config = ConfigDict(use_attribute_docstrings=True, protected_namespaces=())
+
+    model: str = Field(min_length=1)
+    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
+    max_tokens: int = 256
+    """Most tokens to generate; always sent (Atoma otherwise reserves 8192 for billing)."""
+    temperature: float | None = None
+    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
+    top_p: float | None = None
+    """Nucleus sampling mass, 0 to 1."""
+    n: int | None = None
+    """Completions per prompt (not with streaming)."""
+    stop: list[str] | None = None
+    """Up to 4 sequences that end generation; a per-call ``stop=`` replaces them."""
+    seed: int | None = None
+    """Seed for best-effort deterministic sampling."""
+    logprobs: int | None = None
+    """Return log-probabilities of this many most likely tokens (0 to 20)."""
+    logit_bias: dict[str, float] | None = None
+    """Bias per token id, -100 to 100 (integer ids, as strings or ints)."""
+    presence_penalty: float | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    frequency_penalty: float | None = None
+    """Penalty proportional to token frequency, -2 to 2."""
+    suffix: str | None = None
+    """Text after the completion; sent only when set (vLLM behind Atoma rejects it)."""
+    echo: bool | None = None
+    """Put the prompt in front of the generated text (non-streaming only on most servers)."""
+    best_of: int | None = None
+    """Generate this many server-side and return the best; sent only when set."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+
+    @_field_validator(*GENERATION_PARAMS, mode="before")
+    @classmethod
+    def _same_rules_as_the_client(cls, value: Any, info: ValidationInfo) -> Any:
+        """Check each parameter with the client's request model, and take its normal form
+        (a stop string as a list, integer logit_bias keys as strings)."""
+        if value is None:
+            return None
+        name = info.field_name or ""
+        try:
+            request = CompletionRequest(model="m", prompt="p", **{name: value})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            message = str(error["msg"]).removeprefix("Value error, ")
+            where = ".".join(str(part) for part in error["loc"][1:])
+            raise ValueError(f"{message} (at {where})" if where else message) from None
+        return getattr(request, name)
+
+    def generation_defaults(self) -> dict[str, Any]:
+        """The generation parameters as set on the adapter (None: not sent)."""
+        return {name: getattr(self, name) for name in GENERATION_PARAMS}
 
 
 @dataclass(frozen=True)
@@ -149,3 +222,22 @@ def completion_params(
     if extra_body:
         params["extra_body"] = dict(extra_body)
     return params  # type: ignore[return-value]
+
+
+def usage_counts(usage: Usage | None) -> dict[str, int]:
+    """Token counts as the frameworks report them (empty when the server sent none)."""
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def atoma_extras(completion: Completion) -> dict[str, Any]:
+    """Atoma's verifiability fields (``response_hash``, ``signature``) when present."""
+    extra = completion.__pydantic_extra__
+    if not extra:
+        return {}
+    return {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}

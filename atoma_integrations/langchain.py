@@ -37,30 +37,29 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from atoma_integrations import errors
 from atoma_integrations._adapters import (
     DEFAULT_MAX_CONCURRENCY,
-    GENERATION_PARAMS,
+    RESERVED_BODY_KEYS,
     ClientSettings,
+    GenerationFields,
     async_client_for,
+    atoma_extras,
     completion_params,
     sync_client_for,
+    usage_counts,
 )
 from atoma_integrations._client import CompletionParams
 from atoma_integrations._config import resolve_config
 from atoma_integrations._version import __version__
-from atoma_integrations.models import Completion, CompletionChunk, CompletionRequest, Usage
+from atoma_integrations.models import Completion, CompletionChunk, Usage
 
 __all__ = ["AtomaLLM"]
 
 _T = TypeVar("_T")
-
-# Names a caller may not put in model_kwargs: they are fields (or set by the client), and a
-# copy in the extra body would silently override the field.
-_RESERVED_BODY_KEYS = frozenset({*GENERATION_PARAMS, "model", "prompt", "stream"})
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,16 +176,6 @@ def _typed_errors() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------
 
 
-def _usage_dict(usage: Usage | None) -> dict[str, int]:
-    if usage is None:
-        return {}
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
 def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
     total: dict[str, int] = {}
     for usage in usages:
@@ -195,17 +184,9 @@ def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
     return total
 
 
-def _response_extras(completion: Completion) -> dict[str, Any]:
-    """Atoma's verifiability fields, when the response carries them."""
-    extra = completion.model_extra
-    if not extra:
-        return {}
-    return {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}
-
-
 def _generations(completion: Completion) -> list[Generation]:
     """One Generation per choice (``n`` of them), in ``index`` order."""
-    extras = _response_extras(completion)
+    extras = atoma_extras(completion)
     generations = []
     for choice in sorted(completion.choices, key=lambda c: c.index):
         info: dict[str, Any] = {"finish_reason": choice.finish_reason}
@@ -231,7 +212,7 @@ class _Outcome:
     @classmethod
     def from_completion(cls, completion: Completion, model: str) -> _Outcome:
         return cls(
-            _generations(completion), _usage_dict(completion.usage), completion.model or model
+            _generations(completion), usage_counts(completion.usage), completion.model or model
         )
 
     @classmethod
@@ -289,7 +270,7 @@ class _StreamMapper:
     def final(self, usage: Usage | None) -> GenerationChunk:
         info: dict[str, Any] = {"finish_reason": self.finish_reason, "model_name": self.model_name}
         if usage is not None:
-            info["token_usage"] = _usage_dict(usage)
+            info["token_usage"] = usage_counts(usage)
         return GenerationChunk(text="", generation_info=info)
 
 
@@ -340,7 +321,7 @@ async def _gather_bounded(tasks: Sequence[Callable[[], Any]], limit: int) -> lis
 # ---------------------------------------------------------------------------------------
 
 
-class AtomaLLM(BaseLLM):
+class AtomaLLM(BaseLLM, GenerationFields):
     """Atoma's hosted open models (or any OpenAI-compatible ``/v1/completions``) in LangChain.
 
     Example:
@@ -364,36 +345,8 @@ class AtomaLLM(BaseLLM):
     # pydantic < 2.10 reserves every "model_" name; model_kwargs is LangChain's convention.
     model_config = ConfigDict(protected_namespaces=())
 
-    model: str = Field(min_length=1)
-    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
-    max_tokens: int = 256
-    """Most tokens to generate; always sent (Atoma otherwise reserves 8192 for billing)."""
-    temperature: float | None = None
-    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
-    top_p: float | None = None
-    """Nucleus sampling mass, 0 to 1."""
     n: int = 1
     """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
-    stop: list[str] | None = None
-    """Up to 4 sequences that end generation; ``stop=`` at call time replaces these."""
-    seed: int | None = None
-    """Seed for best-effort deterministic sampling."""
-    logprobs: int | None = None
-    """Return log-probabilities of this many top tokens (0 to 20) in ``generation_info``."""
-    logit_bias: dict[str, float] | None = None
-    """Token id to bias, -100 to 100 (integer ids, as strings or ints)."""
-    presence_penalty: float | None = None
-    """Penalty for tokens already present, -2 to 2."""
-    frequency_penalty: float | None = None
-    """Penalty proportional to token frequency, -2 to 2."""
-    suffix: str | None = None
-    """Text after the completion; sent only when set (vLLM behind Atoma rejects it)."""
-    echo: bool | None = None
-    """Put the prompt in front of the generated text (non-streaming only on most servers)."""
-    best_of: int | None = None
-    """Generate this many server-side and return the best; sent only when set."""
-    user: str | None = None
-    """An end-user id for abuse monitoring."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra JSON body fields for backend extras (``top_k``, ``repetition_penalty``, ...)."""
     streaming: bool = False
@@ -413,30 +366,10 @@ class AtomaLLM(BaseLLM):
 
     # --- construction ------------------------------------------------------------------
 
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _stop_as_list(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("logit_bias", mode="before")
-    @classmethod
-    def _logit_bias_keys_as_str(cls, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {str(k) if isinstance(k, int) else k: v for k, v in value.items()}
-        return value
-
     @model_validator(mode="after")
     def _check_settings(self) -> Self:
         """Fail now, naming the field, rather than at the first request."""
-        try:
-            CompletionRequest(model=self.model, prompt="-", **self._defaults())
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}={err['input']!r}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ValueError(f"invalid AtomaLLM setting: {problems}") from None
-        reserved = sorted(_RESERVED_BODY_KEYS.intersection(self.model_kwargs))
+        reserved = sorted(RESERVED_BODY_KEYS.intersection(self.model_kwargs))
         if reserved:
             raise ValueError(
                 f"model_kwargs must not set {', '.join(reserved)}: use the AtomaLLM field(s)"
@@ -471,7 +404,7 @@ class AtomaLLM(BaseLLM):
     def _identifying_params(self) -> dict[str, Any]:
         """Every setting that changes the output (the cache key); never the key."""
         params: dict[str, Any] = {"model": self.model}
-        params.update((k, v) for k, v in self._defaults().items() if v is not None)
+        params.update((k, v) for k, v in self.generation_defaults().items() if v is not None)
         if self.model_kwargs:
             params["model_kwargs"] = dict(self.model_kwargs)
         if self.base_url is not None:
@@ -498,9 +431,6 @@ class AtomaLLM(BaseLLM):
 
     # --- requests ------------------------------------------------------------------------
 
-    def _defaults(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in GENERATION_PARAMS}
-
     def _settings(self) -> ClientSettings:
         return ClientSettings(
             api_key=self.api_key,
@@ -516,7 +446,7 @@ class AtomaLLM(BaseLLM):
         return completion_params(
             self.model,
             prompt,
-            self._defaults(),
+            self.generation_defaults(),
             stop=stop,
             overrides=kwargs,
             extra_body=self.model_kwargs,

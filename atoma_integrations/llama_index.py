@@ -42,21 +42,17 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
-from pydantic import (
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from atoma_integrations._adapters import (
-    GENERATION_PARAMS,
+    RESERVED_BODY_KEYS,
     ClientSettings,
+    GenerationFields,
     async_client_for,
+    atoma_extras,
     completion_params,
     sync_client_for,
+    usage_counts,
 )
 from atoma_integrations._client import CompletionParams
 from atoma_integrations._config import resolve_config
@@ -66,7 +62,6 @@ from atoma_integrations.models import (
     Completion,
     CompletionChoice,
     CompletionChunk,
-    CompletionRequest,
     Logprobs,
     Usage,
 )
@@ -82,13 +77,8 @@ logger = logging.getLogger("atoma_integrations.llama_index")
 # model fully, or for a server started with a smaller context (llama.cpp's n_ctx).
 DEFAULT_CONTEXT_WINDOW = 4096
 
-# Body fields the adapter itself owns; ``additional_kwargs`` may not override them.
-_RESERVED_BODY_FIELDS = frozenset({"model", "prompt", "stream", *GENERATION_PARAMS})
-# Atoma signs every response and every streamed chunk; these are surfaced to the caller.
-_SIGNATURE_FIELDS = ("response_hash", "signature")
 
-
-class Atoma(CustomLLM):
+class Atoma(CustomLLM, GenerationFields):
     """Atoma's text completions (or any OpenAI-compatible ``/v1/completions``) in LlamaIndex.
 
     Example::
@@ -101,36 +91,6 @@ class Atoma(CustomLLM):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    model: str = Field(min_length=1)
-    """Model id, exactly as the server lists it (Atoma matches case-sensitively)."""
-    max_tokens: int = 256
-    """Most tokens to generate per call; always sent (Atoma reserves 8192 without it)."""
-    temperature: float | None = None
-    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
-    top_p: float | None = None
-    """Nucleus sampling mass, 0 to 1."""
-    n: int | None = None
-    """Completions per prompt; ``text`` is the first, ``additional_kwargs["texts"]`` all."""
-    stop: list[str] | None = None
-    """Up to 4 sequences that end generation; a per-call ``stop=`` replaces them."""
-    seed: int | None = None
-    """Seed for best-effort deterministic sampling."""
-    logprobs: int | None = None
-    """Return log-probabilities of this many alternatives per token (0 to 20)."""
-    logit_bias: dict[str, float] | None = None
-    """Bias per token id, -100 to 100."""
-    presence_penalty: float | None = None
-    """Penalty for tokens already present, -2 to 2."""
-    frequency_penalty: float | None = None
-    """Penalty proportional to token frequency, -2 to 2."""
-    suffix: str | None = None
-    """Text after the completion (vLLM behind Atoma rejects it; sent only when set)."""
-    echo: bool | None = None
-    """Put the prompt in front of the generated text."""
-    best_of: int | None = None
-    """Generate this many server-side and return the best (many backends ignore it)."""
-    user: str | None = None
-    """An end-user id for abuse monitoring."""
     context_window: int | None = Field(default=None, gt=0)
     """Tokens the model takes in and puts out per call; None asks the server once."""
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -152,27 +112,11 @@ class Atoma(CustomLLM):
         # a missing key for the Atoma cloud raises ConfigurationError naming the fix.
         self._client_settings()
 
-    @field_validator(*GENERATION_PARAMS, mode="before")
-    @classmethod
-    def _same_rules_as_the_client(cls, value: Any, info: ValidationInfo) -> Any:
-        """Check each generation parameter with the client's own request model."""
-        if value is None:
-            return None
-        name = info.field_name or ""
-        try:
-            request = CompletionRequest(model="m", prompt="p", **{name: value})
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            message = str(error["msg"]).removeprefix("Value error, ")
-            where = ".".join(str(part) for part in error["loc"][1:])
-            raise ValueError(f"{message} (at {where})" if where else message) from None
-        return getattr(request, name)
-
     @field_validator("additional_kwargs")
     @classmethod
     def _no_reserved_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
         """Generation parameters go in their fields, where they are validated."""
-        clash = sorted(_RESERVED_BODY_FIELDS & value.keys())
+        clash = sorted(RESERVED_BODY_KEYS & value.keys())
         if clash:
             raise ValueError(
                 f"{', '.join(clash)} cannot be set through additional_kwargs: "
@@ -265,7 +209,7 @@ class Atoma(CustomLLM):
         stop = kwargs.pop("stop", None)
         if isinstance(stop, str):
             stop = [stop]
-        defaults = {name: getattr(self, name) for name in GENERATION_PARAMS}
+        defaults = self.generation_defaults()
         return completion_params(
             self.model,
             prompt,
@@ -477,23 +421,6 @@ def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:
     return positions
 
 
-def _signature(completion: Completion) -> dict[str, Any]:
-    extra = completion.__pydantic_extra__
-    if not extra:
-        return {}
-    return {name: extra[name] for name in _SIGNATURE_FIELDS if name in extra}
-
-
-def _usage_kwargs(usage: Usage | None) -> dict[str, int]:
-    if usage is None:
-        return {}
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-
-
 def _choice_zero(choices: list[CompletionChoice]) -> CompletionChoice | None:
     # Only choice 0 is streamed (n > 1 is refused before the request): a backend that
     # ignores that and interleaves other choices does not get them mixed into the text.
@@ -510,10 +437,10 @@ def _first_choice(choices: list[CompletionChoice]) -> CompletionChoice | None:
 def _completion_response(completion: Completion) -> CompletionResponse:
     """A whole completion as LlamaIndex's response; ``raw`` is the decoded body."""
     choice = _first_choice(completion.choices)
-    extra = _signature(completion)
+    extra = atoma_extras(completion)
     if choice is not None:
         extra["finish_reason"] = choice.finish_reason
-    extra.update(_usage_kwargs(completion.usage))
+    extra.update(usage_counts(completion.usage))
     if len(completion.choices) > 1:
         ordered = sorted(completion.choices, key=lambda c: c.index)
         extra["texts"] = [c.text for c in ordered]
@@ -565,11 +492,11 @@ class _StreamMapper:
         delta = choice.text if choice is not None else ""
         self.text += delta
         last = chunk or self._last
-        extra: dict[str, Any] = _signature(last) if last is not None else {}
+        extra: dict[str, Any] = atoma_extras(last) if last is not None else {}
         final_choice = _choice_zero(last.choices) if last is not None else None
         if final_choice is not None:
             extra["finish_reason"] = final_choice.finish_reason
-        extra.update(_usage_kwargs(usage))
+        extra.update(usage_counts(usage))
         raw: Any = last
         if last is not None and usage is not None:
             raw = last.model_copy(update={"usage": usage})
@@ -586,7 +513,7 @@ class _StreamMapper:
         # saves pydantic a little work on every chunk of a plain stream.
         delta = choice.text
         self.text += delta
-        signature = _signature(chunk)
+        signature = atoma_extras(chunk)
         if choice.logprobs is None:
             if not signature:
                 return CompletionResponse(text=self.text, delta=delta, raw=chunk)
