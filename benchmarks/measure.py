@@ -117,14 +117,19 @@ def _interleaved(
     floor = next(peer.name for peer in peers if peer.kind == FLOOR)
     for trial in range(trials):
         got = {peer.name: measure(peer) for peer in _rotated(peers, trial)}
-        base_cpu, base_wall = got[floor]
-        for name, (cpu, wall) in got.items():
-            sample = samples[name]
-            sample.cpu.append(cpu)
-            sample.wall.append(wall)
-            sample.cpu_ratio.append(cpu / base_cpu)
-            sample.wall_ratio.append(wall / base_wall)
+        _record(samples, got, floor)
     return {name: sample.summary() for name, sample in samples.items()}
+
+
+def _record(samples: dict[str, Sample], got: dict[str, tuple[float, float]], floor: str) -> None:
+    """Add one trial's (cpu, wall) per peer, and its ratios to the floor of the same trial."""
+    base_cpu, base_wall = got[floor]
+    for name, (cpu, wall) in got.items():
+        sample = samples[name]
+        sample.cpu.append(cpu)
+        sample.wall.append(wall)
+        sample.cpu_ratio.append(cpu / base_cpu)
+        sample.wall_ratio.append(wall / base_wall)
 
 
 def _check(text: str, peer: Peer, n: int) -> None:
@@ -235,13 +240,7 @@ def throughput(peers: Sequence[Peer], config: Config) -> dict[str, dict[str, flo
                     await asyncio.gather(*(peer.astream(n) for _ in range(width)))
                     cpu = (time.process_time() - cpu0) / (n * width)
                     got[peer.name] = (cpu, (time.perf_counter() - wall0) / (n * width))
-                base_cpu, base_wall = got[floor]
-                for name, (cpu, wall) in got.items():
-                    sample = samples[name]
-                    sample.cpu.append(cpu)
-                    sample.wall.append(wall)
-                    sample.cpu_ratio.append(cpu / base_cpu)
-                    sample.wall_ratio.append(wall / base_wall)
+                _record(samples, got, floor)
             return {name: sample.summary() for name, sample in samples.items()}
         finally:
             for peer in peers:
