@@ -138,6 +138,69 @@ class RawHttpx(Peer):
         self._http.close()
 
 
+class HttpxSSE(Peer):
+    """What our client would cost on httpx-sse: its SSE framing, then the same typed chunks.
+
+    The core does its own framing on bytes (``atoma_integrations/_streaming.py`` says why);
+    this peer is the measured alternative the issue asked to weigh.
+    """
+
+    name = "httpx-sse + typed chunks"
+    family = "client"
+    kind = REFERENCE
+
+    def __init__(self, base_url: str) -> None:
+        import httpx_sse
+
+        from atoma_integrations.models import CompletionChunk, build_models
+
+        super().__init__(base_url)
+        build_models()
+        self._sse = httpx_sse
+        self._chunk = CompletionChunk
+        self._url = f"{base_url}/completions"
+        self._http = httpx.Client()
+        self._ahttp: httpx.AsyncClient | None = None
+
+    def complete(self, n: int) -> str:
+        body = self._http.post(self._url, json=_payload(n, False)).json()
+        text: str = body["choices"][0]["text"]
+        return text
+
+    def iter_text(self, n: int) -> Iterator[str]:
+        with self._sse.connect_sse(self._http, "POST", self._url, json=_payload(n, True)) as source:
+            for event in source.iter_sse():
+                if event.data == "[DONE]":
+                    continue
+                chunk = self._chunk.model_validate_json(event.data)
+                if chunk.choices:
+                    yield chunk.choices[0].text
+
+    async def aopen(self) -> None:
+        self._ahttp = httpx.AsyncClient()
+
+    async def astream(self, n: int) -> str:
+        assert self._ahttp is not None
+        parts: list[str] = []
+        async with self._sse.aconnect_sse(
+            self._ahttp, "POST", self._url, json=_payload(n, True)
+        ) as source:
+            async for event in source.aiter_sse():
+                if event.data == "[DONE]":
+                    continue
+                chunk = self._chunk.model_validate_json(event.data)
+                if chunk.choices:
+                    parts.append(chunk.choices[0].text)
+        return "".join(parts)
+
+    async def aclose(self) -> None:
+        if self._ahttp is not None:
+            await self._ahttp.aclose()
+
+    def close(self) -> None:
+        self._http.close()
+
+
 class OpenAISDK(Peer):
     """The openai SDK's legacy completions, pointed at the server."""
 
@@ -436,6 +499,7 @@ PEER_TYPES: tuple[type[Peer], ...] = (
     RawHttpx,
     OpenAISDK,
     Ours,
+    HttpxSSE,
     LangChainOpenAI,
     AtomaLLMPeer,
     LangChainFloorPeer,

@@ -23,6 +23,7 @@ ALL_PEERS = {
     FLOOR,
     "openai SDK",
     "AtomaClient",
+    "httpx-sse + typed chunks",
     "langchain_openai.OpenAI",
     "AtomaLLM",
     "LangChain floor",
