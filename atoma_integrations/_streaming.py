@@ -1,13 +1,14 @@
 """Server-sent events to :class:`CompletionChunk` objects, and the stream objects callers hold.
 
-The SSE framing is done here on bytes rather than with httpx-sse, for two reasons the
-benchmarks measure: httpx-sse decodes the body to ``str`` line by line before it finds the
-``data:`` field, and then the JSON is decoded again from that ``str``; here each event's
-payload stays ``bytes`` and pydantic-core parses it straight into the chunk the caller gets,
-once. It is also where Atoma's quirks are handled: ``:`` keep-alive comments every ~15 ms,
-no ``[DONE]`` (end of body ends the stream), usage on every chunk or on a final
-``choices: []`` chunk, and UTF-8 characters split across network reads (lines are cut on
-``\\n`` bytes, which never occur inside a multi-byte character).
+The SSE framing is done here on bytes rather than with httpx-sse: httpx-sse decodes the
+body to ``str`` line by line before it finds the ``data:`` field, and the JSON is then
+decoded again from that ``str``; here each event's payload stays ``bytes`` and pydantic-core
+parses it straight into the chunk the caller gets, once. ``benchmarks/`` measures both side
+by side: httpx-sse framing with the same typed chunks costs about 2 µs per streamed token
+over raw httpx, this module 0.5-1 µs. It is also where Atoma's quirks are handled: ``:``
+keep-alive comments every ~15 ms, no ``[DONE]`` (end of body ends the stream), usage on
+every chunk or on a final ``choices: []`` chunk, and UTF-8 characters split across network
+reads (lines are cut on ``\\n`` bytes, which never occur inside a multi-byte character).
 """
 
 from __future__ import annotations
