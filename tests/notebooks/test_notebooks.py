@@ -56,12 +56,18 @@ def run_notebook(
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMA")}
         env.update(TS_BASE_URL=server_base_url, TS_MODEL_ID=server_model)
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
-        NotebookClient(
-            notebook,
-            km=kernel,
-            timeout=CELL_TIMEOUT,
-            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-        ).execute(env=env)
+        try:
+            NotebookClient(
+                notebook,
+                km=kernel,
+                timeout=CELL_TIMEOUT,
+                resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+            ).execute(env=env)
+        finally:
+            # nbclient shuts down only kernels it created itself; left running, this one
+            # would hold its process, pipes and sockets until the test session ends.
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=True)
         return notebook
 
     return run
