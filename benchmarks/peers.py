@@ -138,15 +138,15 @@ class RawHttpx(Peer):
         self._http.close()
 
 
-class HttpxSSE(Peer):
+class HttpxSSE(RawHttpx):
     """What our client would cost on httpx-sse: its SSE framing, then the same typed chunks.
 
     The core does its own framing on bytes (``atoma_integrations/_streaming.py`` says why);
-    this peer is the measured alternative the issue asked to weigh.
+    this peer is the measured alternative the issue asked to weigh. Requests, clients and
+    clean-up are the floor's; only the stream decoding differs.
     """
 
     name = "httpx-sse + typed chunks"
-    family = "client"
     kind = REFERENCE
 
     def __init__(self, base_url: str) -> None:
@@ -158,14 +158,9 @@ class HttpxSSE(Peer):
         build_models()
         self._sse = httpx_sse
         self._chunk = CompletionChunk
-        self._url = f"{base_url}/completions"
-        self._http = httpx.Client()
-        self._ahttp: httpx.AsyncClient | None = None
 
-    def complete(self, n: int) -> str:
-        body = self._http.post(self._url, json=_payload(n, False)).json()
-        text: str = body["choices"][0]["text"]
-        return text
+    def stream(self, n: int) -> str:
+        return "".join(self.iter_text(n))
 
     def iter_text(self, n: int) -> Iterator[str]:
         with self._sse.connect_sse(self._http, "POST", self._url, json=_payload(n, True)) as source:
@@ -175,9 +170,6 @@ class HttpxSSE(Peer):
                 chunk = self._chunk.model_validate_json(event.data)
                 if chunk.choices:
                     yield chunk.choices[0].text
-
-    async def aopen(self) -> None:
-        self._ahttp = httpx.AsyncClient()
 
     async def astream(self, n: int) -> str:
         assert self._ahttp is not None
@@ -192,13 +184,6 @@ class HttpxSSE(Peer):
                 if chunk.choices:
                     parts.append(chunk.choices[0].text)
         return "".join(parts)
-
-    async def aclose(self) -> None:
-        if self._ahttp is not None:
-            await self._ahttp.aclose()
-
-    def close(self) -> None:
-        self._http.close()
 
 
 class OpenAISDK(Peer):
