@@ -6,7 +6,7 @@ The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``) and
 framework.
 """
 
-from atoma_integrations._client import AsyncAtomaClient, AtomaClient, CompletionParams
+from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import ATOMA_CLOUD_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
 from atoma_integrations._version import __version__
@@ -26,7 +26,8 @@ from atoma_integrations.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.models import (
+from atoma_integrations.resources import CompletionParams
+from atoma_integrations.types import (
     Completion,
     CompletionChoice,
     CompletionChunk,

@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo
 from pydantic import field_validator as _field_validator
 
-from atoma_integrations._client import AsyncAtomaClient, AtomaClient, CompletionParams
+from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
-from atoma_integrations.models import Completion, CompletionRequest, Usage
+from atoma_integrations.resources import CompletionParams
+from atoma_integrations.types import Completion, CompletionRequest, Usage
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",

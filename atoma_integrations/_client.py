@@ -8,16 +8,13 @@ the sync and async clients; only the loops that send requests are written twice.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
 import time
-from collections.abc import Awaitable
-from typing import Any, TypedDict, TypeVar
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
-from typing_extensions import Required, Unpack
+from pydantic import SecretStr
 
 from atoma_integrations._config import (
     DEFAULT_MAX_RETRIES,
@@ -25,9 +22,7 @@ from atoma_integrations._config import (
     ClientConfig,
     TimeoutTypes,
     resolve_config,
-    resolve_timeout,
 )
-from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
 from atoma_integrations.errors import (
     APIConnectionError,
     APIStatusError,
@@ -35,13 +30,14 @@ from atoma_integrations.errors import (
     AtomaError,
     status_error_from_response,
 )
-from atoma_integrations.models import (
-    Completion,
-    CompletionRequest,
-    Model,
-    ModelList,
-    build_models,
+from atoma_integrations.resources import (
+    AsyncCompletions,
+    AsyncModels,
+    CompletionParams,
+    Completions,
+    Models,
 )
+from atoma_integrations.types import build_models
 
 __all__ = ["AsyncAtomaClient", "AtomaClient", "CompletionParams"]
 
@@ -54,74 +50,6 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 # A Retry-After larger than this is not honoured: failing is more useful than hanging.
 MAX_RETRY_AFTER = 60.0
-
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
-
-
-class CompletionParams(TypedDict, total=False):
-    """Keyword arguments of ``completions.create`` and ``create_stream``.
-
-    Names and meanings are those of Atoma's (OpenAI's) ``/v1/completions`` fields; see
-    :class:`~atoma_integrations.models.CompletionRequest` for ranges. None means "not sent".
-    """
-
-    model: Required[str]
-    prompt: Required[str | list[str]]
-    max_tokens: int | None
-    temperature: float | None
-    top_p: float | None
-    n: int | None
-    stop: str | list[str] | None
-    seed: int | None
-    logprobs: int | None
-    logit_bias: dict[str, float] | dict[int, float] | None
-    presence_penalty: float | None
-    frequency_penalty: float | None
-    suffix: str | None
-    echo: bool | None
-    best_of: int | None
-    user: str | None
-    extra_body: dict[str, Any] | None
-    """Extra JSON fields merged into the body (backend extras such as ``top_k``)."""
-    timeout: TimeoutTypes | None
-    """Timeout for this call only, in seconds or as an httpx.Timeout."""
-
-
-def build_completion_body(
-    params: CompletionParams, *, stream: bool
-) -> tuple[bytes, httpx.Timeout | None]:
-    """Validate ``params`` and encode the JSON body; raises before any request is made."""
-    fields: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
-    extra_body = fields.pop("extra_body", None)
-    if "stream" in fields or (isinstance(extra_body, dict) and "stream" in extra_body):
-        # Sent by create(), it would ask for SSE and then fail to parse the answer.
-        raise TypeError(
-            "stream is not a parameter: call completions.create_stream(...) to stream, "
-            "completions.create(...) for a whole completion"
-        )
-    timeout = resolve_timeout(fields.pop("timeout", None))
-    if stream:
-        fields["stream"] = True
-    request = CompletionRequest(**fields)
-    if not extra_body:
-        return request.model_dump_json(exclude_none=True).encode(), timeout
-    if not isinstance(extra_body, dict):
-        raise TypeError(f"extra_body must be a dict, got {type(extra_body).__name__}")
-    body = request.model_dump(exclude_none=True)
-    body.update(extra_body)
-    return json.dumps(body).encode(), timeout
-
-
-def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
-    """Decode a successful response body into ``model``."""
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise AtomaError(
-            f"The server's {response.status_code} response to {response.request.url.path} "
-            f"is not a valid {model.__name__}: {str(exc).splitlines()[0]} "
-            f"(body starts {response.content[:200]!r})"
-        ) from exc
 
 
 def _retry_after(response: httpx.Response | None) -> float | None:
@@ -430,115 +358,3 @@ class AsyncAtomaClient(_ClientBase):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self._pickle_args()))
-
-
-class Completions:
-    """``client.completions``: full and streamed text completions."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
-
-    def create(self, **params: Unpack[CompletionParams]) -> Completion:
-        """Complete ``prompt`` and return the whole response."""
-        body, timeout = build_completion_body(params, stream=False)
-        client = self._client
-        response = client._send("POST", client._completions_url, content=body, timeout=timeout)
-        return parse_response(Completion, response)
-
-    def create_stream(self, **params: Unpack[CompletionParams]) -> CompletionStream:
-        """Complete ``prompt`` as a stream of chunks; the request is sent now.
-
-        Retries happen only here, before any event arrived; never once text was delivered.
-        """
-        body, timeout = build_completion_body(params, stream=True)
-        client = self._client
-        response = client._send(
-            "POST", client._completions_url, content=body, timeout=timeout, stream=True
-        )
-        return CompletionStream(response)
-
-
-class AsyncCompletions:
-    """``client.completions`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
-
-    async def create(self, **params: Unpack[CompletionParams]) -> Completion:
-        """Complete ``prompt`` and return the whole response."""
-        body, timeout = build_completion_body(params, stream=False)
-        client = self._client
-        response = await client._send(
-            "POST", client._completions_url, content=body, timeout=timeout
-        )
-        return parse_response(Completion, response)
-
-    def create_stream(self, **params: Unpack[CompletionParams]) -> AsyncCompletionStream:
-        """Complete ``prompt`` as a stream; parameters are checked now, the request is sent
-        on ``async with`` or on the first ``async for`` step."""
-        body, timeout = build_completion_body(params, stream=True)
-        client = self._client
-
-        def open_response() -> Awaitable[httpx.Response]:
-            return client._send(
-                "POST", client._completions_url, content=body, timeout=timeout, stream=True
-            )
-
-        return AsyncCompletionStream(open_response)
-
-
-def _context_lengths(body: Any) -> dict[str, int]:
-    entries = body.get("data", []) if isinstance(body, dict) else body
-    lengths: dict[str, int] = {}
-    if isinstance(entries, list):
-        for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("context_length"), int):
-                lengths[str(entry.get("id"))] = entry["context_length"]
-    return lengths
-
-
-class Models:
-    """``client.models``: what the server serves."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
-
-    def list(self) -> list[Model]:
-        """``GET {base_url}/models``: the model ids this server accepts."""
-        client = self._client
-        response = client._send("GET", f"{client.base_url}/models")
-        return parse_response(ModelList, response).data
-
-    def context_lengths(self) -> dict[str, int]:
-        """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
-        client = self._client
-        response = client._send("GET", f"{client.base_url}/open_router/models")
-        return _context_lengths(_json(response))
-
-
-class AsyncModels:
-    """``client.models`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
-
-    async def list(self) -> list[Model]:
-        """``GET {base_url}/models``: the model ids this server accepts."""
-        client = self._client
-        response = await client._send("GET", f"{client.base_url}/models")
-        return parse_response(ModelList, response).data
-
-    async def context_lengths(self) -> dict[str, int]:
-        """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
-        client = self._client
-        response = await client._send("GET", f"{client.base_url}/open_router/models")
-        return _context_lengths(_json(response))
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise AtomaError(
-            f"The response from {response.request.url.path} is not JSON: {response.content[:200]!r}"
-        ) from exc

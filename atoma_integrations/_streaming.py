@@ -27,7 +27,7 @@ from atoma_integrations.errors import (
     StreamInterruptedError,
     error_details,
 )
-from atoma_integrations.models import CompletionChunk, Usage
+from atoma_integrations.types import CompletionChunk, Usage
 
 __all__ = ["AsyncCompletionStream", "CompletionStream", "SSEDecoder", "StreamState"]
 

@@ -114,7 +114,7 @@ class StreamInterruptedError(AtomaError):
         self.texts = texts if texts is not None else ({0: text} if text else {})
         """Text received per choice index (for ``n > 1``)."""
         self.usage = usage
-        """The last :class:`~atoma_integrations.models.Usage` seen, or None."""
+        """The last :class:`~atoma_integrations.types.Usage` seen, or None."""
         self.body = body
         """The error event's decoded body, when the server sent one in the stream."""
 

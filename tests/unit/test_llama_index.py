@@ -16,8 +16,8 @@ from llama_index.core.llms import CustomLLM
 from pydantic import ValidationError
 
 from atoma_integrations import ConfigurationError
-from atoma_integrations import llama_index as module
 from atoma_integrations.llama_index import DEFAULT_CONTEXT_WINDOW, Atoma
+from atoma_integrations.llama_index import _context as context_module
 from tests.unit._mock_server import MockServer, completion, json_reply
 
 BASE_URL = "http://testserver/v1"
@@ -33,8 +33,8 @@ OPEN_ROUTER = {
 @pytest.fixture(autouse=True)
 def _fresh_context_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no context window known (the cache is per process)."""
-    monkeypatch.setattr(module, "_CONTEXT_LENGTHS", {})
-    monkeypatch.setattr(module, "_WARNED", set())
+    monkeypatch.setattr(context_module, "_CONTEXT_LENGTHS", {})
+    monkeypatch.setattr(context_module, "_WARNED", set())
 
 
 @pytest.fixture

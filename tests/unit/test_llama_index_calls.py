@@ -35,8 +35,9 @@ from atoma_integrations import (
     StreamInterruptedError,
 )
 from atoma_integrations import _client as client_module
-from atoma_integrations import llama_index as module
 from atoma_integrations.llama_index import Atoma
+from atoma_integrations.llama_index import _context as context_module
+from atoma_integrations.llama_index import llms as llms_module
 from tests.unit._mock_server import (
     MockServer,
     chunk,
@@ -446,7 +447,8 @@ def no_sync_client(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(settings: Any) -> Any:
         raise AssertionError("an async method used the sync client")
 
-    monkeypatch.setattr(module, "sync_client_for", refuse)
+    for module in (llms_module, context_module):
+        monkeypatch.setattr(module, "sync_client_for", refuse)
 
 
 async def test_acomplete(server: MockServer, events: Events, no_sync_client: None) -> None:

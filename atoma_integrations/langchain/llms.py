@@ -26,12 +26,8 @@ errors                             the core's typed errors, which are also LangC
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.base import LangSmithParams
@@ -40,7 +36,6 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
-from atoma_integrations import errors
 from atoma_integrations._adapters import (
     DEFAULT_MAX_CONCURRENCY,
     RESERVED_BODY_KEYS,
@@ -52,123 +47,14 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
-from atoma_integrations._client import CompletionParams
+from atoma_integrations._concurrency import gather_bounded, run_bounded
 from atoma_integrations._config import resolve_config
 from atoma_integrations._version import __version__
-from atoma_integrations.models import Completion, CompletionChunk, Usage
+from atoma_integrations.langchain._errors import typed_errors
+from atoma_integrations.resources import CompletionParams
+from atoma_integrations.types import Completion, CompletionChunk, Usage
 
 __all__ = ["AtomaLLM"]
-
-_T = TypeVar("_T")
-
-
-# ---------------------------------------------------------------------------------------
-# Typed errors: the core's classes, also LangChain's provider-neutral Model*Error types
-# (langchain-core >= 1.6), so `except RateLimitError` and `except ModelRateLimitError`
-# both work. Older langchain-core has no such family; the core's errors are raised as-is.
-# ---------------------------------------------------------------------------------------
-
-_LANGCHAIN_ERRORS: dict[type[errors.AtomaError], type[errors.AtomaError]] = {}
-
-try:
-    from langchain_core.exceptions import (
-        ContextOverflowError,
-        ModelAPIError,
-        ModelAuthenticationError,
-        ModelConnectionError,
-        ModelError,
-        ModelInvalidRequestError,
-        ModelNotFoundError,
-        ModelPermissionDeniedError,
-        ModelRateLimitError,
-        ModelTimeoutError,
-    )
-except ImportError:  # pragma: no cover - langchain-core < 1.6
-    pass
-else:
-
-    class APIStatusError(errors.APIStatusError, ModelError):
-        """An HTTP error status with no more specific class; also a ``ModelError``."""
-
-    class BadRequestError(errors.BadRequestError, ModelInvalidRequestError):
-        """400 / 422; also a ``ModelInvalidRequestError``."""
-
-    class ContextLengthExceededError(
-        errors.ContextLengthExceededError, ContextOverflowError, ModelInvalidRequestError
-    ):
-        """The prompt does not fit the context; also a ``ContextOverflowError``."""
-
-    class AuthenticationError(errors.AuthenticationError, ModelAuthenticationError):
-        """401; also a ``ModelAuthenticationError``."""
-
-    class InsufficientBalanceError(errors.InsufficientBalanceError, ModelError):
-        """The account cannot pay; also a (not retryable) ``ModelError``."""
-
-    class PermissionDeniedError(errors.PermissionDeniedError, ModelPermissionDeniedError):
-        """403; also a ``ModelPermissionDeniedError``."""
-
-    class NotFoundError(errors.NotFoundError, ModelNotFoundError):
-        """404; also a ``ModelNotFoundError``."""
-
-    class RateLimitError(errors.RateLimitError, ModelRateLimitError):
-        """429; also a ``ModelRateLimitError``."""
-
-    class InternalServerError(errors.InternalServerError, ModelAPIError):
-        """5xx; also a ``ModelAPIError``."""
-
-    class APIConnectionError(errors.APIConnectionError, ModelConnectionError):
-        """No HTTP answer; also a ``ModelConnectionError``."""
-
-    class APITimeoutError(errors.APITimeoutError, ModelTimeoutError):
-        """A timeout fired; also a ``ModelTimeoutError``."""
-
-    class StreamInterruptedError(errors.StreamInterruptedError, ModelAPIError):
-        """A stream cut short (keeps ``.text`` / ``.usage``); also a ``ModelAPIError``."""
-
-    _LANGCHAIN_ERRORS.update(
-        {
-            errors.APIStatusError: APIStatusError,
-            errors.BadRequestError: BadRequestError,
-            errors.ContextLengthExceededError: ContextLengthExceededError,
-            errors.AuthenticationError: AuthenticationError,
-            errors.InsufficientBalanceError: InsufficientBalanceError,
-            errors.PermissionDeniedError: PermissionDeniedError,
-            errors.NotFoundError: NotFoundError,
-            errors.RateLimitError: RateLimitError,
-            errors.InternalServerError: InternalServerError,
-            errors.APIConnectionError: APIConnectionError,
-            errors.APITimeoutError: APITimeoutError,
-            errors.StreamInterruptedError: StreamInterruptedError,
-        }
-    )
-
-_CONVERTED = frozenset(_LANGCHAIN_ERRORS.values())
-
-
-def _as_langchain_error(exc: errors.AtomaError) -> errors.AtomaError:
-    """The same error (message, attributes, traceback) as its LangChain-typed subclass."""
-    cls = type(exc)
-    if cls in _CONVERTED:
-        return exc
-    target = next((_LANGCHAIN_ERRORS[k] for k in cls.__mro__ if k in _LANGCHAIN_ERRORS), None)
-    if target is None:
-        return exc
-    converted = target.__new__(target)
-    converted.args = exc.args
-    converted.__dict__.update(exc.__dict__)
-    return converted.with_traceback(exc.__traceback__)
-
-
-@contextmanager
-def _typed_errors() -> Iterator[None]:
-    try:
-        yield
-    except errors.AtomaError as exc:
-        converted = _as_langchain_error(exc)
-        if converted is exc:
-            raise
-        # Keep the original cause (an httpx error, say) and hide the conversion itself.
-        raise converted from exc.__cause__
 
 
 # ---------------------------------------------------------------------------------------
@@ -272,48 +158,6 @@ class _StreamMapper:
         if usage is not None:
             info["token_usage"] = usage_counts(usage)
         return GenerationChunk(text="", generation_info=info)
-
-
-def _run_bounded(tasks: Sequence[Callable[[], _T]], limit: int) -> list[_T]:
-    """Run ``tasks`` on at most ``limit`` threads; results in order; first error wins."""
-    if len(tasks) <= 1 or limit == 1:
-        return [task() for task in tasks]
-    pool = ThreadPoolExecutor(max_workers=min(limit, len(tasks)), thread_name_prefix="atoma")
-    try:
-        # Each task gets a copy of the caller's context (LangChain keeps tracing state there).
-        futures: list[Future[_T]] = [
-            pool.submit(contextvars.copy_context().run, task) for task in tasks
-        ]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in done:
-            error = future.exception()
-            if error is not None:
-                raise error
-        return [future.result() for future in futures]
-    finally:
-        # On error, prompts not started yet are dropped; running ones end on their own.
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-async def _gather_bounded(tasks: Sequence[Callable[[], Any]], limit: int) -> list[Any]:
-    """Await ``tasks`` with at most ``limit`` in flight; results in order; on the first
-    error the rest are cancelled (which closes their connections)."""
-    if len(tasks) <= 1:
-        return [await task() for task in tasks]
-    semaphore = asyncio.Semaphore(limit)
-
-    async def bounded(task: Callable[[], Any]) -> Any:
-        async with semaphore:
-            return await task()
-
-    running = [asyncio.ensure_future(bounded(task)) for task in tasks]
-    try:
-        return list(await asyncio.gather(*running))
-    except BaseException:
-        for future in running:
-            future.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------
@@ -485,13 +329,13 @@ class AtomaLLM(BaseLLM, GenerationFields):
             tasks = [
                 self._completion_task(settings, self._params(p, stop, kwargs)) for p in prompts
             ]
-        return _llm_result(_run_bounded(tasks, self.max_concurrency), self.model)
+        return _llm_result(run_bounded(tasks, self.max_concurrency), self.model)
 
     def _completion_task(
         self, settings: ClientSettings, params: CompletionParams
     ) -> Callable[[], _Outcome]:
         def run() -> _Outcome:
-            with _typed_errors():
+            with typed_errors():
                 completion = sync_client_for(settings).completions.create(**params)
             return _Outcome.from_completion(completion, self.model)
 
@@ -519,7 +363,7 @@ class AtomaLLM(BaseLLM, GenerationFields):
     ) -> Iterator[GenerationChunk]:
         params = self._stream_params(prompt, stop, kwargs)
         mapper = _StreamMapper(self.model)
-        with _typed_errors():
+        with typed_errors():
             client = sync_client_for(self._settings())
             # The block closes the HTTP response however the loop ends, including a
             # consumer that stops early (GeneratorExit): the server then stops generating.
@@ -557,14 +401,14 @@ class AtomaLLM(BaseLLM, GenerationFields):
             tasks = [
                 self._acompletion_task(settings, self._params(p, stop, kwargs)) for p in prompts
             ]
-        outcomes: list[_Outcome] = await _gather_bounded(tasks, self.max_concurrency)
+        outcomes: list[_Outcome] = await gather_bounded(tasks, self.max_concurrency)
         return _llm_result(outcomes, self.model)
 
     def _acompletion_task(
         self, settings: ClientSettings, params: CompletionParams
     ) -> Callable[[], Any]:
         async def run() -> _Outcome:
-            with _typed_errors():
+            with typed_errors():
                 completion = await async_client_for(settings).completions.create(**params)
             return _Outcome.from_completion(completion, self.model)
 
@@ -592,7 +436,7 @@ class AtomaLLM(BaseLLM, GenerationFields):
     ) -> AsyncIterator[GenerationChunk]:
         params = self._stream_params(prompt, stop, kwargs)
         mapper = _StreamMapper(self.model)
-        with _typed_errors():
+        with typed_errors():
             client = async_client_for(self._settings())
             async with client.completions.create_stream(**params) as stream:
                 async for event in stream:

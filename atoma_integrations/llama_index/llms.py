@@ -9,7 +9,7 @@ LlamaIndex                       atoma_integrations
 ``stream_complete`` / ``a...``   ``completions.create_stream``; one response per chunk
 ``chat`` family                  ``messages_to_prompt``, then the completion path above
 ``metadata.context_window``      ``models.context_lengths()`` (Atoma's open_router list)
-``CompletionResponse.raw``       the decoded :class:`~atoma_integrations.models.Completion`
+``CompletionResponse.raw``       the decoded :class:`~atoma_integrations.types.Completion`
 ===============================  ==========================================================
 
 HTTP, retries, SSE decoding and errors live in the core, once; nothing here sends a
@@ -20,10 +20,8 @@ is per event loop, and no async method touches the sync client.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from llama_index.core.base.llms.generic_utils import (
     messages_to_prompt as generic_messages_to_prompt,
@@ -54,11 +52,16 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
-from atoma_integrations._client import CompletionParams
 from atoma_integrations._config import resolve_config
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.errors import AtomaError, NotFoundError
-from atoma_integrations.models import (
+from atoma_integrations.llama_index._context import (
+    DEFAULT_CONTEXT_WINDOW,
+    context_window_for,
+    known_context_window,
+    without_userinfo,
+)
+from atoma_integrations.resources import CompletionParams
+from atoma_integrations.types import (
     Completion,
     CompletionChoice,
     CompletionChunk,
@@ -69,13 +72,6 @@ from atoma_integrations.models import (
 __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 
 logger = logging.getLogger("atoma_integrations.llama_index")
-
-# The context window assumed when the server publishes none for the model (a local
-# llama.cpp or vLLM server has no /open_router/models). It is small on purpose: the models
-# Atoma serves take far more, so it only makes LlamaIndex pack less per call, whereas a
-# guess that is too large makes requests fail. Pass ``context_window=`` to use a larger
-# model fully, or for a server started with a smaller context (llama.cpp's n_ctx).
-DEFAULT_CONTEXT_WINDOW = 4096
 
 
 class Atoma(CustomLLM, GenerationFields):
@@ -165,13 +161,7 @@ class Atoma(CustomLLM, GenerationFields):
     def _context_window(self) -> int:
         if self.context_window is not None:
             return self.context_window
-        settings = self._client_settings()
-        lengths = _server_context_lengths(settings)
-        window = _lookup(lengths, self.model)
-        if window is not None:
-            return window
-        _warn_default_once(settings.base_url or "", self.model, lengths)
-        return DEFAULT_CONTEXT_WINDOW
+        return context_window_for(self._client_settings(), self.model, type(self).__name__)
 
     def to_payload(self) -> dict[str, Any]:
         """Model details for events and traces: no key, no headers, and no request.
@@ -183,7 +173,7 @@ class Atoma(CustomLLM, GenerationFields):
         settings = self._client_settings()
         window = self.context_window
         if window is None:
-            window = _lookup(_CONTEXT_LENGTHS.get(settings.base_url or ""), self.model)
+            window = known_context_window(settings, self.model)
         return {
             "class_name": self.class_name(),
             "model_name": self.model,
@@ -191,7 +181,7 @@ class Atoma(CustomLLM, GenerationFields):
             "num_output": self.max_tokens,
             "is_chat_model": False,
             "is_function_calling_model": False,
-            "base_url": _without_userinfo(settings.base_url or ""),
+            "base_url": without_userinfo(settings.base_url or ""),
         }
 
     # -- requests ---------------------------------------------------------------------
@@ -315,76 +305,6 @@ class Atoma(CustomLLM, GenerationFields):
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(messages)``."""
         prompt = self._chat_prompt(messages)
         return _achat_responses(await self._astream_complete(prompt, True, **kwargs))
-
-
-# -- context windows: one lookup per base URL per process ----------------------------------
-
-# base URL -> {model id: context length}, or None when the server publishes no list.
-_CONTEXT_LENGTHS: dict[str, dict[str, int] | None] = {}
-_CONTEXT_LOCKS: dict[str, threading.Lock] = {}
-_CONTEXT_LOCKS_GUARD = threading.Lock()
-_WARNED: set[tuple[str, str]] = set()
-
-
-def _server_context_lengths(settings: ClientSettings) -> dict[str, int] | None:
-    """Atoma's published context lengths for this server, asked for once per process.
-
-    Every outcome is remembered, a failure too: metadata is read many times per query,
-    and a server that cannot answer now should not cost a request (and its retries) each.
-    """
-    base_url = settings.base_url or ""
-    if base_url in _CONTEXT_LENGTHS:
-        return _CONTEXT_LENGTHS[base_url]
-    with _CONTEXT_LOCKS_GUARD:
-        lock = _CONTEXT_LOCKS.setdefault(base_url, threading.Lock())
-    with lock:
-        if base_url in _CONTEXT_LENGTHS:
-            return _CONTEXT_LENGTHS[base_url]
-        lengths: dict[str, int] | None
-        try:
-            lengths = sync_client_for(settings).models.context_lengths() or None
-        except NotFoundError:
-            # A local llama.cpp or vLLM server answers 404: it has no such list.
-            lengths = None
-        except AtomaError as exc:
-            logger.warning("Atoma: could not read the context lengths at %s: %s", base_url, exc)
-            lengths = None
-        _CONTEXT_LENGTHS[base_url] = lengths
-        return lengths
-
-
-def _lookup(lengths: Mapping[str, int] | None, model: str) -> int | None:
-    if not lengths:
-        return None
-    window = lengths.get(model)
-    if window is None:
-        folded = model.casefold()
-        window = next((v for k, v in lengths.items() if k.casefold() == folded), None)
-    return window
-
-
-def _warn_default_once(base_url: str, model: str, lengths: Mapping[str, int] | None) -> None:
-    if (base_url, model) in _WARNED:
-        return
-    _WARNED.add((base_url, model))
-    why = (
-        f"{base_url}/open_router/models does not list {model!r}"
-        if lengths
-        else f"{base_url} publishes no context lengths (/open_router/models)"
-    )
-    logger.warning(
-        "Atoma: %s; assuming a context window of %d tokens. Pass Atoma(context_window=...) "
-        "to set it.",
-        why,
-        DEFAULT_CONTEXT_WINDOW,
-    )
-
-
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 # -- mapping responses (pure; shared by the sync and async paths) ---------------------------

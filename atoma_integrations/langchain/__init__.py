@@ -1,0 +1,9 @@
+"""LangChain integration: Atoma's models as LangChain language models.
+
+``AtomaLLM`` is a ``BaseLLM`` on text completions. Importing this package imports
+langchain-core, never llama-index.
+"""
+
+from atoma_integrations.langchain.llms import AtomaLLM
+
+__all__ = ["AtomaLLM"]

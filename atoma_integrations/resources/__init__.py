@@ -1,0 +1,18 @@
+"""The API's resources, one module each: what to send and how to read the answer."""
+
+from atoma_integrations.resources.completions import (
+    AsyncCompletions,
+    CompletionParams,
+    Completions,
+    build_completion_body,
+)
+from atoma_integrations.resources.models import AsyncModels, Models
+
+__all__ = [
+    "AsyncCompletions",
+    "AsyncModels",
+    "CompletionParams",
+    "Completions",
+    "Models",
+    "build_completion_body",
+]

@@ -1,0 +1,77 @@
+"""What every resource does the same way: encode a validated body, decode a response."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from atoma_integrations._config import resolve_timeout
+from atoma_integrations.errors import AtomaError
+
+__all__ = ["build_body", "parse_json", "parse_response"]
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def build_body(
+    request_type: type[BaseModel],
+    params: Mapping[str, Any],
+    *,
+    stream: bool,
+    resource: str,
+    streams: bool = True,
+) -> tuple[bytes, httpx.Timeout | None]:
+    """Validate ``params`` as ``request_type`` and encode the JSON body, before any request.
+
+    ``params`` are a resource method's keyword arguments: None means "not sent",
+    ``extra_body`` is merged into the body and ``timeout`` is this call's timeout.
+    ``resource`` (``"completions"``, ``"chat.completions"``) names the caller in errors.
+    """
+    fields: dict[str, Any] = {k: v for k, v in params.items() if v is not None}
+    extra_body = fields.pop("extra_body", None)
+    if "stream" in fields or (isinstance(extra_body, dict) and "stream" in extra_body):
+        # Sent by create(), it would ask for SSE and then fail to parse the answer.
+        hint = (
+            f"call {resource}.create_stream(...) to stream, {resource}.create(...) for a "
+            "whole response"
+            if streams
+            else f"{resource} does not stream"
+        )
+        raise TypeError(f"stream is not a parameter: {hint}")
+    timeout = resolve_timeout(fields.pop("timeout", None))
+    if stream:
+        fields["stream"] = True
+    request = request_type(**fields)
+    if not extra_body:
+        return request.model_dump_json(exclude_none=True).encode(), timeout
+    if not isinstance(extra_body, dict):
+        raise TypeError(f"extra_body must be a dict, got {type(extra_body).__name__}")
+    body = request.model_dump(mode="json", exclude_none=True)
+    body.update(extra_body)
+    return json.dumps(body).encode(), timeout
+
+
+def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
+    """Decode a successful response body into ``model``."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise AtomaError(
+            f"The server's {response.status_code} response to {response.request.url.path} "
+            f"is not a valid {model.__name__}: {str(exc).splitlines()[0]} "
+            f"(body starts {response.content[:200]!r})"
+        ) from exc
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """A successful response's body as plain JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise AtomaError(
+            f"The response from {response.request.url.path} is not JSON: {response.content[:200]!r}"
+        ) from exc

@@ -1,0 +1,184 @@
+"""Pydantic types for ``/v1/completions`` requests and responses.
+
+Requests are strict: every range Atoma documents is checked before anything is sent, and
+the error names the field. Responses are lenient: unknown fields are kept (Atoma adds
+``response_hash`` and ``signature``), OpenAI-only fields are optional, and a choice in chat
+shape (``message.content`` / ``delta.content``, from older Atoma deployments) is read as text.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from atoma_integrations.types.shared import Lenient, NonEmptyStr, Usage, defer_build
+
+__all__ = [
+    "Completion",
+    "CompletionChoice",
+    "CompletionChunk",
+    "CompletionRequest",
+    "Logprobs",
+]
+
+MAX_STOP_SEQUENCES = 4
+
+
+def _none_as_empty(value: Any) -> Any:
+    # A chat-shaped delta may carry ``"content": null`` (the role-only first chunk).
+    return "" if value is None else value
+
+
+class Logprobs(Lenient):
+    """Legacy completions log-probabilities; entries may be null (the first echoed token)."""
+
+    tokens: list[str] = Field(default_factory=list)
+    """The tokens, as text."""
+    token_logprobs: list[float | None] = Field(default_factory=list)
+    """Log-probability of each token."""
+    top_logprobs: list[dict[str, float] | None] | None = None
+    """The most likely alternatives at each position."""
+    text_offset: list[int] = Field(default_factory=list)
+    """Character offset of each token in the text."""
+
+
+class CompletionChoice(BaseModel):
+    """One generated text (``index`` tells which prompt and which of ``n``).
+
+    Unlike the response around it, a choice drops fields it does not declare: collecting
+    them costs a measurable share of decoding each streamed token, and the one extra that
+    backends send here, vLLM's ``stop_reason``, is declared.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+
+    text: Annotated[str, BeforeValidator(_none_as_empty)] = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "text", AliasPath("message", "content"), AliasPath("delta", "content")
+        ),
+    )
+    """The generated text; in a stream chunk, only the new text."""
+    index: int = 0
+    """Position of this choice among the response's choices."""
+    finish_reason: str | None = None
+    """Why generation stopped (``stop``, ``length``); None on every chunk but the last."""
+    logprobs: Logprobs | None = None
+    """Log-probabilities, when ``logprobs`` was requested."""
+    stop_reason: int | str | None = None
+    """vLLM: the stop string or token id that ended generation, if one did."""
+
+
+class Completion(Lenient):
+    """A full (non-streamed) completion response."""
+
+    id: str = ""
+    """Server-assigned id (``cmpl-...``)."""
+    object: str = "text_completion"
+    """Always ``text_completion``."""
+    created: int | None = None
+    """Unix time the completion was created."""
+    model: str = ""
+    """The model that answered."""
+    choices: list[CompletionChoice] = Field(default_factory=list)
+    """One entry per prompt times ``n``."""
+    usage: Usage | None = None
+    """Token counts, when the server reports them."""
+    system_fingerprint: str | None = None
+    """Backend configuration fingerprint (OpenAI; vLLM does not send it)."""
+
+
+class CompletionChunk(Completion):
+    """One streamed event: the new text of one or more choices."""
+
+
+class CompletionRequest(BaseModel):
+    """The body of ``POST /completions``; fields left as None are not sent.
+
+    Ranges follow Atoma's OpenAPI spec, so a bad value fails here, naming the field,
+    instead of as an opaque HTTP 500 from the backend.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+    model: NonEmptyStr
+    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
+    prompt: NonEmptyStr | Annotated[list[NonEmptyStr], Field(min_length=1)]
+    """The text to complete, or a list of texts."""
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    """Most tokens to generate. Always set it for Atoma: its default reservation is 8192."""
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    """Sampling temperature, 0 (greedy) to 2."""
+    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """Nucleus sampling mass, 0 to 1."""
+    n: Annotated[int, Field(ge=1)] | None = None
+    """How many completions per prompt."""
+    stop: list[NonEmptyStr] | None = None
+    """Up to 4 sequences that end generation (a single string is accepted and listed)."""
+    seed: int | None = None
+    """Seed for best-effort deterministic sampling."""
+    logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    """Return log-probabilities of this many most likely tokens (0 to 20)."""
+    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
+    """Token id to bias (-100 to 100); keys are integer token ids."""
+    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
+    """Penalty proportional to token frequency, -2 to 2."""
+    suffix: str | None = None
+    """Text after the completion (vLLM behind Atoma rejects it)."""
+    echo: bool | None = None
+    """Put the prompt in front of the generated text."""
+    best_of: Annotated[int, Field(ge=1)] | None = None
+    """Generate this many server-side and return the best (many backends ignore it)."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+    stream: Literal[True] | None = None
+    """Set by ``create_stream``; not a caller parameter."""
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, tuple):
+            value = list(value)
+        if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(
+                f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed, got {len(value)}"
+            )
+        return value
+
+    @field_validator("logit_bias", mode="before")
+    @classmethod
+    def _token_id_keys(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        normalized: dict[str, Any] = {}
+        for key, bias in value.items():
+            if isinstance(key, bool) or not isinstance(key, (int, str)):
+                raise ValueError(f"keys must be integer token ids, got {key!r}")
+            text = str(key).strip()
+            if not text.isdigit():
+                raise ValueError(f"keys must be integer token ids, got {key!r}")
+            if isinstance(bias, int) and not isinstance(bias, bool):
+                bias = float(bias)
+            normalized[text] = bias
+        return normalized
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _prompt_list(cls, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+
+defer_build(Logprobs, CompletionChoice, Completion, CompletionChunk, CompletionRequest)

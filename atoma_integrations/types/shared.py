@@ -1,0 +1,94 @@
+"""Types every endpoint shares (usage, models), and the deferred build of all the types.
+
+Validators are built on first use, not at import: building them is most of what
+``import atoma_integrations`` would otherwise cost over httpx + pydantic. Each types module
+registers its models with :func:`defer_build`; clients call :func:`build_models` when they
+are created.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Lenient", "Model", "ModelList", "NonEmptyStr", "Usage", "build_models", "defer_build"]
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class Lenient(BaseModel):
+    """Base of response types: unknown fields are kept, not rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+
+class Usage(Lenient):
+    """Token counts of one request, as the server reports them."""
+
+    prompt_tokens: int = 0
+    """Tokens in the prompt."""
+    completion_tokens: int = 0
+    """Tokens generated."""
+    total_tokens: int = 0
+    """prompt_tokens + completion_tokens."""
+
+
+class Model(Lenient):
+    """One entry of ``GET /models``."""
+
+    id: str
+    """The model id to pass as ``model``."""
+    object: str = "model"
+    """Always ``model``."""
+    created: int | None = None
+    """Unix time (Atoma sends a constant)."""
+    owned_by: str | None = None
+    """Owner, as the server reports it."""
+
+
+class ModelList(Lenient):
+    """The body of ``GET /models``."""
+
+    object: str = "list"
+    """Always ``list``."""
+    data: list[Model] = Field(default_factory=list)
+    """The models the server serves."""
+
+
+_build_lock = threading.Lock()
+_deferred: list[type[BaseModel]] = []
+_built = False
+
+
+def defer_build(*models: type[BaseModel]) -> None:
+    """Register ``models`` (declared with ``defer_build=True``) for :func:`build_models`.
+
+    A module imported after the build (an adapter's types, say) has its models built at once.
+    """
+    with _build_lock:
+        _deferred.extend(models)
+        if _built:
+            for model in models:
+                model.model_rebuild()
+
+
+def build_models() -> None:
+    """Build every registered model's validator now, once per process.
+
+    The models defer their build to keep the import cheap. Building them here, under a lock,
+    keeps threads that first use a model at the same moment (a LangChain batch on a thread
+    pool) off pydantic's lazy path, which older pydantic releases did not make thread-safe.
+    """
+    global _built
+    if _built:
+        return
+    with _build_lock:
+        if not _built:
+            for model in _deferred:
+                model.model_rebuild()
+            _built = True
+
+
+defer_build(Usage, Model, ModelList)
