@@ -48,6 +48,8 @@ class AtomaLangChainSettings(BaseModel):
     @model_validator(mode="after")
     def _check_connection(self) -> Self:
         """Fail now, naming the field, rather than at the first request."""
+        if self.streaming and (getattr(self, "n", None) or 1) > 1:
+            raise ValueError("streaming=True gives one answer per input: it needs n=1")
         reserved = sorted(self._reserved_body_keys.intersection(self.model_kwargs))
         if reserved:
             raise ValueError(

@@ -33,8 +33,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, model_validator
-from typing_extensions import Self
+from pydantic import ConfigDict
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
@@ -43,6 +42,7 @@ from atoma_integrations._adapters import (
     async_client_for,
     atoma_extras,
     completion_params,
+    sum_usage_counts,
     sync_client_for,
     usage_counts,
 )
@@ -58,14 +58,6 @@ __all__ = ["AtomaLLM"]
 # ---------------------------------------------------------------------------------------
 # Pure mapping steps, shared by the sync and async paths.
 # ---------------------------------------------------------------------------------------
-
-
-def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for usage in usages:
-        for name, value in usage.items():
-            total[name] = total.get(name, 0) + value
-    return total
 
 
 def _generations(completion: Completion) -> list[Generation]:
@@ -116,7 +108,7 @@ def _llm_result(outcomes: Sequence[_Outcome], model: str) -> LLMResult:
     return LLMResult(
         generations=[o.generations for o in outcomes],
         llm_output={
-            "token_usage": _sum_usage([o.usage for o in outcomes]),
+            "token_usage": sum_usage_counts([o.usage for o in outcomes]),
             "model_name": outcomes[0].model_name if outcomes else model,
         },
     )
@@ -190,15 +182,6 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
 
     n: int = 1
     """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
-
-    # --- construction ------------------------------------------------------------------
-
-    @model_validator(mode="after")
-    def _check_streaming(self) -> Self:
-        """Fail now, naming the fields, rather than at the first request."""
-        if self.streaming and self.n > 1:
-            raise ValueError("streaming=True gives one text per prompt: it needs n=1")
-        return self
 
     # --- LangChain identity, tracing, serialization ------------------------------------
 
