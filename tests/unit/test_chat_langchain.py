@@ -435,7 +435,6 @@ def test_function_calling_method_forces_the_tool_and_parses(
         "country": "France",
     }
     body = server.bodies[0]
-    name = getattr(schema, "__name__", "City")
     assert body["tool_choice"] == {"type": "function", "function": {"name": name}}
     assert body["tools"][0]["function"]["name"] == name
 
