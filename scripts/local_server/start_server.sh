@@ -143,7 +143,7 @@ done
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 ts_log "healthy after $(elapsed "$start")s: $url/v1 serving $TS_MODEL_ALIAS (completions, chat)" \
        "and $TS_EMBED_ALIAS (embeddings)"
-ts_log "checking embeddings (loads the embedding model once, then swaps back; < 2 s)"
+ts_log "checking embeddings (loads the embedding model once, then swaps back: about 0.5 s with tiny, 1-3 s with SmolLM2)"
 check_start=$(date +%s.%N)
 if ! dims="$(check_models)"; then
     ts_log "the embedding check failed; stopping the server. Last log lines:"
