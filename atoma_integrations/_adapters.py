@@ -22,17 +22,29 @@ from pydantic import field_validator as _field_validator
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
-from atoma_integrations.resources import CompletionParams
-from atoma_integrations.types import Completion, CompletionRequest, Usage
+from atoma_integrations.resources import ChatCompletionParams, CompletionParams
+from atoma_integrations.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    Usage,
+)
+from atoma_integrations.types.chat import UserMessageParam
 
 __all__ = [
+    "CHAT_GENERATION_PARAMS",
+    "CHAT_RESERVED_BODY_KEYS",
     "DEFAULT_MAX_CONCURRENCY",
     "GENERATION_PARAMS",
     "RESERVED_BODY_KEYS",
+    "ChatGenerationFields",
     "ClientSettings",
     "GenerationFields",
     "async_client_for",
     "atoma_extras",
+    "chat_params",
     "completion_params",
     "sync_client_for",
     "usage_counts",
@@ -63,9 +75,52 @@ GENERATION_PARAMS = (
 )
 
 
+# The chat endpoint's generation parameters: the sampling ones, and logprobs as a flag with
+# top_logprobs (chat has no suffix, echo or best_of).
+CHAT_GENERATION_PARAMS = (
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "seed",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "presence_penalty",
+    "frequency_penalty",
+    "user",
+)
+
+# Per-call chat arguments that are validated request fields rather than extra body fields.
+_CHAT_CALL_PARAMS = (
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "stream_options",
+    "max_completion_tokens",
+)
+
 # Body fields an adapter owns; its extra-body field (model_kwargs, additional_kwargs) may not
 # set them, or a copy there would silently override the validated field.
 RESERVED_BODY_KEYS = frozenset({*GENERATION_PARAMS, "model", "prompt", "stream"})
+_CHAT_REQUEST_FIELDS = frozenset({*CHAT_GENERATION_PARAMS, *_CHAT_CALL_PARAMS, "model", "timeout"})
+CHAT_RESERVED_BODY_KEYS = frozenset(
+    {*CHAT_GENERATION_PARAMS, *_CHAT_CALL_PARAMS, "model", "messages", "stream"}
+)
+
+
+def _checked(request: Any, name: str, value: Any) -> Any:
+    """``value`` checked by a request model (``request(**{name: value})``), in normal form."""
+    try:
+        built = request(**{name: value})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in error["loc"][1:])
+        raise ValueError(f"{message} (at {where})" if where else message) from None
+    return getattr(built, name)
 
 
 class GenerationFields(BaseModel):
@@ -115,19 +170,76 @@ class GenerationFields(BaseModel):
         (a stop string as a list, integer logit_bias keys as strings)."""
         if value is None:
             return None
-        name = info.field_name or ""
-        try:
-            request = CompletionRequest(model="m", prompt="p", **{name: value})
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            message = str(error["msg"]).removeprefix("Value error, ")
-            where = ".".join(str(part) for part in error["loc"][1:])
-            raise ValueError(f"{message} (at {where})" if where else message) from None
-        return getattr(request, name)
+        return _checked(_completion_request, info.field_name or "", value)
 
     def generation_defaults(self) -> dict[str, Any]:
         """The generation parameters as set on the adapter (None: not sent)."""
         return {name: getattr(self, name) for name in GENERATION_PARAMS}
+
+
+def _completion_request(**fields: Any) -> CompletionRequest:
+    return CompletionRequest(model="m", prompt="p", **fields)
+
+
+def _chat_request(**fields: Any) -> ChatCompletionRequest:
+    if "top_logprobs" in fields:
+        fields["logprobs"] = True  # top_logprobs alone is refused; its range is checked here
+    return ChatCompletionRequest(
+        model="m", messages=[UserMessageParam(role="user", content="p")], **fields
+    )
+
+
+class ChatGenerationFields(BaseModel):
+    """The model and generation parameters of the chat adapters, under the client's names.
+
+    Each value is checked by the client's chat request model when the adapter is built, so a
+    bad value fails there, naming the field, instead of at the first request.
+    """
+
+    model_config = ConfigDict(use_attribute_docstrings=True, protected_namespaces=())
+
+    model: str = Field(min_length=1)
+    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
+    max_tokens: int = 256
+    """Most tokens to generate; always sent (Atoma otherwise reserves 8192 for billing)."""
+    temperature: float | None = None
+    """Sampling temperature, 0 (greedy) to 2; None leaves the server's default."""
+    top_p: float | None = None
+    """Nucleus sampling mass, 0 to 1."""
+    n: int | None = None
+    """Answers per call (not with streaming)."""
+    stop: list[str] | None = None
+    """Up to 4 sequences that end generation; a per-call ``stop=`` replaces them."""
+    seed: int | None = None
+    """Seed for best-effort deterministic sampling."""
+    logprobs: bool | None = None
+    """Return the log-probability of each generated token."""
+    top_logprobs: int | None = None
+    """With ``logprobs``: also this many most likely alternatives per token (0 to 20)."""
+    logit_bias: dict[str, float] | None = None
+    """Bias per token id, -100 to 100 (integer ids, as strings or ints)."""
+    presence_penalty: float | None = None
+    """Penalty for tokens already present, -2 to 2."""
+    frequency_penalty: float | None = None
+    """Penalty proportional to token frequency, -2 to 2."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+
+    @_field_validator(*CHAT_GENERATION_PARAMS, mode="before")
+    @classmethod
+    def _same_rules_as_the_client(cls, value: Any, info: ValidationInfo) -> Any:
+        """Check each parameter with the client's chat request model, and take its normal
+        form (a stop string as a list, integer logit_bias keys as strings)."""
+        if value is None:
+            return None
+        return _checked(_chat_request, info.field_name or "", value)
+
+    def generation_defaults(self) -> dict[str, Any]:
+        """The generation parameters as set on the adapter (None: not sent)."""
+        defaults = {name: getattr(self, name) for name in CHAT_GENERATION_PARAMS}
+        if defaults["top_logprobs"] is not None and defaults["logprobs"] is None:
+            defaults["logprobs"] = True  # asking for alternatives implies asking for logprobs
+        return defaults
 
 
 @dataclass(frozen=True)
@@ -225,6 +337,36 @@ def completion_params(
     return params  # type: ignore[return-value]
 
 
+def chat_params(
+    model: str,
+    messages: list[dict[str, Any]],
+    defaults: Mapping[str, Any],
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+) -> ChatCompletionParams:
+    """The client call for one conversation: adapter defaults, then per-call values.
+
+    Per-call values that are request fields (generation parameters, ``tools``,
+    ``tool_choice``, ``response_format``, ...) are validated as such; any other keyword
+    becomes an extra body field. A per-call ``stop`` replaces the adapter's.
+    """
+    params: dict[str, Any] = {k: defaults.get(k) for k in CHAT_GENERATION_PARAMS}
+    params["model"] = model
+    params["messages"] = messages
+    extra = dict(extra_body or {})
+    for name, value in (overrides or {}).items():
+        if name in _CHAT_REQUEST_FIELDS:
+            params[name] = value
+        else:
+            extra[name] = value
+    if isinstance(params.get("stop"), str):
+        params["stop"] = [params["stop"]]
+    if extra:
+        params["extra_body"] = extra
+    return params  # type: ignore[return-value]
+
+
 def usage_counts(usage: Usage | None) -> dict[str, int]:
     """Token counts as the frameworks report them (empty when the server sent none)."""
     if usage is None:
@@ -236,7 +378,7 @@ def usage_counts(usage: Usage | None) -> dict[str, int]:
     }
 
 
-def atoma_extras(completion: Completion) -> dict[str, Any]:
+def atoma_extras(completion: Completion | ChatCompletion | ChatCompletionChunk) -> dict[str, Any]:
     """Atoma's verifiability fields (``response_hash``, ``signature``) when present."""
     extra = completion.__pydantic_extra__
     if not extra:

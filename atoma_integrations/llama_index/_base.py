@@ -8,6 +8,7 @@ model list once per base URL. Each LLM adds its generation fields and its calls.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -20,7 +21,7 @@ from atoma_integrations.llama_index._context import (
     without_userinfo,
 )
 
-__all__ = ["AtomaLLMBase"]
+__all__ = ["AtomaLLMBase", "check_streamable"]
 
 
 class AtomaLLMBase(BaseModel):
@@ -122,3 +123,14 @@ class AtomaLLMBase(BaseModel):
             "is_function_calling_model": is_function_calling,
             "base_url": without_userinfo(settings.base_url or ""),
         }
+
+
+def check_streamable(params: Mapping[str, Any], whole_call: str) -> None:
+    """Refuse ``n`` (or ``best_of``) > 1 on a stream, which carries one answer, before sending."""
+    for name in ("n", "best_of"):
+        value = params.get(name)
+        if isinstance(value, int) and value > 1:
+            raise ValueError(
+                f"{name}={value} cannot be streamed: a stream carries one answer; "
+                f"use {whole_call} for {name} > 1"
+            )

@@ -52,7 +52,7 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._base import AtomaLLMBase
+from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
 from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import (
@@ -140,7 +140,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
@@ -155,7 +155,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = async_client_for(self._client_settings())
         stream = client.completions.create_stream(**params)
         await stream.start()
@@ -230,16 +230,6 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
 
 
 # -- mapping responses (pure; shared by the sync and async paths) ---------------------------
-
-
-def _check_streamable(params: CompletionParams) -> None:
-    for name in ("n", "best_of"):
-        value = params.get(name)
-        if isinstance(value, int) and value > 1:
-            raise ValueError(
-                f"{name}={value} cannot be streamed: a stream carries one completion; "
-                f"use complete() for {name} > 1"
-            )
 
 
 def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:
