@@ -250,16 +250,30 @@ class _ToolCallParts:
         self.arguments: list[str] = []
 
     def add(self, piece: ChoiceDeltaToolCall) -> None:
-        # OpenAI sends id and name in the first piece only; llama.cpp repeats them in
-        # every piece. The first one seen is kept, so neither is ever doubled.
-        if piece.id and self.id is None:
-            self.id = piece.id
-        if piece.type and self.type is None:
-            self.type = piece.type
+        """Take one piece; a repeated id, type or name is removed from the piece itself.
+
+        OpenAI sends id and name in the first piece only; llama.cpp repeats them in every
+        piece. Keeping the first and clearing repeats makes every stream OpenAI-shaped, so
+        a consumer that concatenates pieces by index (LangChain's chunk merging does)
+        never gets ``get_weatherget_weather``.
+        """
+        if piece.id:
+            if self.id is None:
+                self.id = piece.id
+            elif piece.id == self.id:
+                piece.id = None
+        if piece.type:
+            if self.type is None:
+                self.type = piece.type
+            else:
+                piece.type = None
         function = piece.function
         if function is not None:
-            if function.name and self.name is None:
-                self.name = function.name
+            if function.name:
+                if self.name is None:
+                    self.name = function.name
+                elif function.name == self.name:
+                    function.name = None
             if function.arguments:
                 self.arguments.append(function.arguments)
 
@@ -288,7 +302,8 @@ class ChatStreamState(_State[ChatCompletionChunk]):
     """A chat stream's state: text, role, refusal and tool calls of each choice.
 
     Tool-call pieces are merged by their ``index`` (several calls may interleave), with
-    their argument pieces concatenated, so ``message()`` is the answer as a whole.
+    their argument pieces concatenated, so ``message()`` is the answer as a whole. The
+    chunks yielded are OpenAI-shaped: a call's id and name appear in its first piece only.
     """
 
     __slots__ = ("_messages",)

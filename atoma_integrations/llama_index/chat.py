@@ -49,6 +49,7 @@ from llama_index.core.types import Model, PydanticProgramMode
 from pydantic import BaseModel, ConfigDict
 
 from atoma_integrations._adapters import (
+    CHAT_CALL_FIELDS,
     CHAT_RESERVED_BODY_KEYS,
     ChatGenerationFields,
     async_client_for,
@@ -97,7 +98,9 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS
+    # Tools and structured output are per-call arguments (chat_with_tools, structured_predict),
+    # validated as request fields, never extra body.
+    _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS | CHAT_CALL_FIELDS
 
     stream_usage: bool = True
     """Ask for the usage at the end of a stream (``stream_options``); Atoma always sends it,

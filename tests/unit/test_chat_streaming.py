@@ -109,8 +109,16 @@ def test_llama_cpp_repeats_id_and_name_in_every_delta_without_doubling_them() ->
         for p in pieces
     ]
     body = sse(*events, chat_chunk(None, "tool_calls"), done=True)
-    _, stream = collect(MockServer([stream_reply([body])]))
+    chunks, stream = collect(MockServer([stream_reply([body])]))
     assert _calls(stream.message) == [("call__0", "get_weather", '{"city": "Paris"}')]
+    # The chunks are OpenAI-shaped: id and name in the first piece only, so a consumer
+    # that concatenates pieces by index (LangChain does) gets them once too.
+    pieces = [(c.choices[0].delta.tool_calls or [None])[0] for c in chunks]
+    assert [(p.id, p.function.name) for p in pieces if p is not None and p.function] == [
+        ("call__0", "get_weather"),
+        (None, None),
+        (None, None),
+    ]
 
 
 def test_a_tool_call_piece_without_index_takes_its_position() -> None:
