@@ -49,6 +49,7 @@ __all__ = [
     "atoma_extras",
     "chat_params",
     "completion_params",
+    "sum_usage_counts",
     "sync_client_for",
     "usage_counts",
 ]
@@ -358,6 +359,15 @@ def usage_counts(usage: Usage | None) -> dict[str, int]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
+
+
+def sum_usage_counts(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    """Token counts of several requests added up, name by name."""
+    total: dict[str, int] = {}
+    for usage in usages:
+        for name, value in usage.items():
+            total[name] = total.get(name, 0) + value
+    return total
 
 
 def atoma_extras(completion: BaseModel) -> dict[str, Any]:
