@@ -256,11 +256,19 @@ class _ChatStreamMapper:
         delta = choice.delta.content or ""
         self.text += delta
         signature = atoma_extras(chunk)
-        message = llama_message(
-            ChatCompletionMessage(content=self.text, tool_calls=self._calls or None),
-            signature,
-            partial_arguments=self._arguments,
-        )
+        if self._calls:
+            message = llama_message(
+                ChatCompletionMessage(content=self.text, tool_calls=self._calls),
+                signature,
+                partial_arguments=self._arguments,
+            )
+        else:
+            # The per-token path: the message built directly, no intermediate model.
+            message = ChatMessage(
+                role=MessageRole.ASSISTANT,
+                blocks=[TextBlock(text=self.text)],
+                additional_kwargs=dict(signature),
+            )
         return ChatResponse(
             message=message,
             delta=delta,
