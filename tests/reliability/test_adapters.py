@@ -1,5 +1,5 @@
-"""The same faults through the adapters: LangChain's ``AtomaLLM``, LlamaIndex's ``Atoma`` and
-``AtomaChat`` (whose entry points the fault server answers in chat shape).
+"""The same faults through the adapters: LangChain's ``AtomaLLM`` and ``ChatAtoma``, and
+LlamaIndex's ``Atoma`` and ``AtomaChat``.
 
 The adapters own no HTTP, retry or SSE logic, so what the client guarantees must reach
 the framework user unchanged: the documented typed error with its status, code, message
@@ -30,7 +30,7 @@ from atoma_integrations import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
 
 from ._runs import Outcome
@@ -42,7 +42,6 @@ from .fault_server import (
     completion_stream,
     endless_stream,
     error_reply,
-    use_chat_shape,
     wait_until,
 )
 
@@ -52,10 +51,17 @@ ENTRY_POINTS = [
     "langchain.ainvoke",
     "langchain.stream",
     "langchain.astream",
+    # ChatAtoma: the fault server answers in chat shape for these (see conftest).
+    "langchain_chat.invoke",
+    "langchain_chat.invoke-streaming",
+    "langchain_chat.ainvoke",
+    "langchain_chat.stream",
+    "langchain_chat.astream",
     "llama_index.complete",
     "llama_index.acomplete",
     "llama_index.stream_complete",
     "llama_index.astream_complete",
+    # AtomaChat: answered in chat shape too (its prefix ends in "_chat").
     "llama_index_chat.chat",
     "llama_index_chat.achat",
     "llama_index_chat.stream_chat",
@@ -64,18 +70,14 @@ ENTRY_POINTS = [
 STREAMING = [e for e in ENTRY_POINTS if "stream" in e]
 
 
-@pytest.fixture(autouse=True)
-def _chat_entries_get_chat_answers(request: pytest.FixtureRequest) -> None:
-    """The fault server answers an ``AtomaChat`` entry point in chat shape."""
-    callspec = getattr(request.node, "callspec", None)
-    params = callspec.params if callspec is not None else {}
-    which = str(params.get("entry", params.get("adapter", "")))
-    if which.startswith("llama_index_chat"):
-        use_chat_shape(True)  # the suite's conftest sets it back after the test
-
-
 def _make(entry: str, url: str, **settings: Any) -> Any:
     common = {"model": "fault-model", "base_url": url, "max_tokens": 8, **settings}
+    if entry.startswith("langchain_chat"):
+        # Only when set: langchain-core reads an explicit streaming=False on a chat model as
+        # "never stream", even in .stream().
+        if entry.endswith("-streaming"):
+            common["streaming"] = True
+        return ChatAtoma(**common)
     if entry.startswith("langchain"):
         return AtomaLLM(streaming=entry.endswith("-streaming"), **common)
     # A known window: LlamaIndex would otherwise ask the (fault) server for it.
@@ -88,6 +90,11 @@ def _messages(prompt: str) -> list[ChatMessage]:
     return [ChatMessage(role="user", content=prompt)]
 
 
+def _text(result: Any) -> str:
+    """The text of what LangChain returns: a str (LLM) or a message (chat model)."""
+    return result if isinstance(result, str) else str(result.content)
+
+
 async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any) -> Outcome:
     """One call through an adapter's entry point; the text the user got, or the error."""
     llm = _make(entry, url, **settings)
@@ -96,15 +103,15 @@ async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any)
     try:
         method = entry.split(".")[1].removesuffix("-streaming")
         if method == "invoke":
-            outcome.text = llm.invoke(prompt)
+            outcome.text = _text(llm.invoke(prompt))
         elif method == "ainvoke":
-            outcome.text = await llm.ainvoke(prompt)
+            outcome.text = _text(await llm.ainvoke(prompt))
         elif method == "stream":
             for token in llm.stream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "astream":
             async for token in llm.astream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "complete":
             outcome.text = llm.complete(prompt).text
         elif method == "acomplete":
@@ -250,7 +257,9 @@ BAD_SETTINGS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "llama_index", "llama_index_chat"])
+@pytest.mark.parametrize(
+    "adapter", ["langchain", "langchain_chat", "llama_index", "llama_index_chat"]
+)
 @pytest.mark.parametrize(("name", "value", "field"), BAD_SETTINGS, ids=[s[0] for s in BAD_SETTINGS])
 def test_adapter_rejects_a_bad_setting_naming_it(
     fault_server: FaultServer, adapter: str, name: str, value: Any, field: str
@@ -322,7 +331,13 @@ def _assert_hung_up_soon(server: FaultServer, left_at: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "entry", ["langchain.stream", "llama_index.stream_complete", "llama_index_chat.stream_chat"]
+    "entry",
+    [
+        "langchain.stream",
+        "langchain_chat.stream",
+        "llama_index.stream_complete",
+        "llama_index_chat.stream_chat",
+    ],
 )
 def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: str) -> None:
     fault_server.always(endless_stream())
@@ -346,8 +361,9 @@ def test_llama_index_generator_dropped_unread_closes_the_connection(
     fault_server.always(endless_stream())
     llm = _make(entry, fault_server.url, max_retries=0)
 
+    # The request is sent; the generator is dropped unread.
     if entry.startswith("llama_index_chat"):
-        llm.stream_chat(_messages("hi"))  # the request is sent; the generator is dropped unread
+        llm.stream_chat(_messages("hi"))
     else:
         llm.stream_complete("hi")
     left_at = time.monotonic()
@@ -357,7 +373,13 @@ def test_llama_index_generator_dropped_unread_closes_the_connection(
 
 
 @pytest.mark.parametrize(
-    "entry", ["langchain.astream", "llama_index.astream_complete", "llama_index_chat.astream_chat"]
+    "entry",
+    [
+        "langchain.astream",
+        "langchain_chat.astream",
+        "llama_index.astream_complete",
+        "llama_index_chat.astream_chat",
+    ],
 )
 @pytest.mark.parametrize("how", ["break", "cancel"])
 async def test_adapter_async_early_exit_closes_the_connection(
@@ -368,7 +390,7 @@ async def test_adapter_async_early_exit_closes_the_connection(
     received = asyncio.Event()
 
     async def consume() -> None:
-        if entry == "langchain.astream":
+        if entry.endswith(".astream"):
             stream = llm.astream("hi")
         elif entry == "llama_index_chat.astream_chat":
             stream = await llm.astream_chat(_messages("hi"))
