@@ -39,8 +39,9 @@ class TestChatAtomaStandardUnit(ChatModelUnitTests):
     @pytest.mark.xfail(
         strict=True,
         reason=(
-            "langchain-core's load() accepts only LangChain's registered classes "
-            "(langchain-core 1.8): a third-party class cannot be revived, whatever its dumpd"
+            "langchain-core 1.8's load(allowed_objects='all') revives only LangChain's "
+            "registered classes; a third-party class must be listed explicitly "
+            "(allowed_objects=[ChatAtoma], tested in test_chat_langchain.py)"
         ),
     )
     def test_serdes(self, model: BaseChatModel, snapshot: Any) -> None:
