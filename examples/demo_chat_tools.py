@@ -36,8 +36,9 @@ def run(base_url: str | None, model: str) -> None:
     chat = ChatAtoma(model=model, base_url=base_url, max_tokens=64, temperature=0)
     print(f"== LangChain tools: ChatAtoma({model}).bind_tools([get_weather])\n")
     started = time.perf_counter()
+    instructions = "Answer the question in one sentence, using the result of the get_weather tool."
     messages = [
-        SystemMessage("You answer questions about the weather in one short sentence."),
+        SystemMessage(instructions),
         HumanMessage("What is the weather like in Paris?"),
     ]
     call_message = chat.bind_tools([get_weather], tool_choice="any").invoke(messages)

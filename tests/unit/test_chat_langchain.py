@@ -514,6 +514,7 @@ def test_identity_tracing_and_secrets() -> None:
     assert copy.api_key is not None and copy.api_key.get_secret_value() == KEY
 
 
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 def test_dumps_round_trips_when_the_class_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATOMA_API_KEY", KEY)
     chat = make_chat(api_key=KEY, temperature=0.3, model_kwargs={"top_k": 5})
