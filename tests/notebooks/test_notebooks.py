@@ -56,16 +56,22 @@ def run_notebook(
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMA")}
         env.update(TS_BASE_URL=server_base_url, TS_MODEL_ID=server_model)
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
+        client = NotebookClient(
+            notebook,
+            km=kernel,
+            timeout=CELL_TIMEOUT,
+            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+        )
         try:
-            NotebookClient(
-                notebook,
-                km=kernel,
-                timeout=CELL_TIMEOUT,
-                resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-            ).execute(env=env)
+            client.execute(env=env)
         finally:
-            # nbclient shuts down only kernels it created itself; left running, this one
-            # would hold its process, pipes and sockets until the test session ends.
+            # nbclient cleans up only kernels it created itself. Left running, this one would
+            # hold its process, pipes and sockets until the session ends; and the kernel
+            # client's channel threads and their event loops, left to the garbage collector,
+            # close their descriptors in the middle of a later test (the leak tests count
+            # this process's descriptors and threads).
+            if client.kc is not None:
+                client.kc.stop_channels()
             if kernel.has_kernel:
                 kernel.shutdown_kernel(now=True)
         return notebook
