@@ -26,12 +26,16 @@ from atoma_integrations.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.resources import CompletionParams
+from atoma_integrations.resources import CompletionParams, EmbeddingParams
 from atoma_integrations.types import (
     Completion,
     CompletionChoice,
     CompletionChunk,
     CompletionRequest,
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingUsage,
     Logprobs,
     Model,
     Usage,
@@ -58,6 +62,11 @@ __all__ = [
     "CompletionStream",
     "ConfigurationError",
     "ContextLengthExceededError",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingParams",
+    "EmbeddingRequest",
+    "EmbeddingUsage",
     "InsufficientBalanceError",
     "InternalServerError",
     "Logprobs",

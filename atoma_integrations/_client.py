@@ -32,9 +32,11 @@ from atoma_integrations.errors import (
 )
 from atoma_integrations.resources import (
     AsyncCompletions,
+    AsyncEmbeddings,
     AsyncModels,
     CompletionParams,
     Completions,
+    Embeddings,
     Models,
 )
 from atoma_integrations.types import build_models
@@ -219,6 +221,8 @@ class AtomaClient(_ClientBase):
         )
         self.completions = Completions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.embeddings = Embeddings(self)
+        """Embeddings: ``create``, one vector per input text."""
         self.models = Models(self)
         """The models the server serves."""
 
@@ -299,6 +303,8 @@ class AsyncAtomaClient(_ClientBase):
         )
         self.completions = AsyncCompletions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.embeddings = AsyncEmbeddings(self)
+        """Embeddings: ``create``, one vector per input text."""
         self.models = AsyncModels(self)
         """The models the server serves."""
 

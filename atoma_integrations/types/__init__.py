@@ -12,6 +12,12 @@ from atoma_integrations.types.completion import (
     CompletionRequest,
     Logprobs,
 )
+from atoma_integrations.types.embedding import (
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingUsage,
+)
 from atoma_integrations.types.shared import Model, ModelList, Usage, build_models
 
 __all__ = [
@@ -19,6 +25,10 @@ __all__ = [
     "CompletionChoice",
     "CompletionChunk",
     "CompletionRequest",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingRequest",
+    "EmbeddingUsage",
     "Logprobs",
     "Model",
     "ModelList",
