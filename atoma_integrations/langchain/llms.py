@@ -33,11 +33,10 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from atoma_integrations._adapters import (
-    DEFAULT_MAX_CONCURRENCY,
     RESERVED_BODY_KEYS,
     ClientSettings,
     GenerationFields,
@@ -48,8 +47,7 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
-from atoma_integrations._config import resolve_config
-from atoma_integrations._version import __version__
+from atoma_integrations.langchain._connection import ConnectionFields
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import Completion, CompletionChunk, Usage
@@ -165,7 +163,7 @@ class _StreamMapper:
 # ---------------------------------------------------------------------------------------
 
 
-class AtomaLLM(BaseLLM, GenerationFields):
+class AtomaLLM(ConnectionFields, BaseLLM, GenerationFields):
     """Atoma's hosted open models (or any OpenAI-compatible ``/v1/completions``) in LangChain.
 
     Example:
@@ -195,19 +193,6 @@ class AtomaLLM(BaseLLM, GenerationFields):
     """Extra JSON body fields for backend extras (``top_k``, ``repetition_penalty``, ...)."""
     streaming: bool = False
     """Make ``invoke``/``generate`` stream, so callback handlers receive every token."""
-    api_key: SecretStr | None = None
-    """API key; None takes ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH`` (Atoma cloud only)."""
-    base_url: str | None = None
-    """Server URL including ``/v1``; None means ``ATOMA_BASE_URL``, else the Atoma cloud."""
-    timeout: float | None = None
-    """Seconds per request (and between two stream events); None means 120 s, connect 10 s."""
-    max_retries: int = 2
-    """Retries of a failed request (connection errors, 408, 429, 5xx), in total."""
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
-    """Most requests in flight at once when one call carries several prompts (batch)."""
-    default_headers: dict[str, str] | None = None
-    """Extra HTTP headers sent with every request."""
-
     # --- construction ------------------------------------------------------------------
 
     @model_validator(mode="after")
@@ -220,22 +205,6 @@ class AtomaLLM(BaseLLM, GenerationFields):
             )
         if self.streaming and self.n > 1:
             raise ValueError("streaming=True gives one text per prompt: it needs n=1")
-        # Key, URL, timeout and retries by the client's own rules (no client is built here).
-        resolve_config(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        return self
-
-    @model_validator(mode="after")
-    def _add_atoma_version(self) -> Self:
-        """Record the package version in ``metadata["lc_versions"]`` for tracing."""
-        add_version = getattr(self, "_add_version", None)  # langchain-core >= 1.3
-        if add_version is not None:
-            add_version("atoma-integrations", __version__)
         return self
 
     # --- LangChain identity, tracing, serialization ------------------------------------
@@ -263,26 +232,7 @@ class AtomaLLM(BaseLLM, GenerationFields):
             params["ls_stop"] = list(effective_stop)
         return params
 
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """True: ``dumpd``/``dumps`` write the settings, with the key as a secret reference."""
-        return True
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        """The key is serialized as a reference to ``ATOMA_API_KEY``, never as its value."""
-        return {"api_key": "ATOMA_API_KEY"}
-
     # --- requests ------------------------------------------------------------------------
-
-    def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=tuple(sorted((self.default_headers or {}).items())),
-        )
 
     def _params(
         self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any]

@@ -40,11 +40,10 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
-    ClientSettings,
     GenerationFields,
     async_client_for,
     atoma_extras,
@@ -52,8 +51,8 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
-from atoma_integrations._config import resolve_config
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+from atoma_integrations.llama_index._connection import ConnectionFields
 from atoma_integrations.llama_index._context import (
     DEFAULT_CONTEXT_WINDOW,
     context_window_for,
@@ -74,7 +73,7 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 logger = logging.getLogger("atoma_integrations.llama_index")
 
 
-class Atoma(CustomLLM, GenerationFields):
+class Atoma(ConnectionFields, CustomLLM, GenerationFields):
     """Atoma's text completions (or any OpenAI-compatible ``/v1/completions``) in LlamaIndex.
 
     Example::
@@ -91,22 +90,6 @@ class Atoma(CustomLLM, GenerationFields):
     """Tokens the model takes in and puts out per call; None asks the server once."""
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra JSON body fields for every call (backend extras such as ``top_k``)."""
-    api_key: SecretStr | None = Field(default=None, exclude=True)
-    """API key; None reads ATOMA_API_KEY, then ATOMASDK_BEARER_AUTH, for Atoma's URLs only."""
-    base_url: str | None = None
-    """Server base URL including ``/v1``; None reads ATOMA_BASE_URL, else the Atoma cloud."""
-    timeout: float | None = None
-    """Seconds to wait for each read (in a stream, between events); None keeps the default."""
-    max_retries: int = 2
-    """Retries after the first attempt on connection errors, 408, 429 and 5xx, in total."""
-    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
-    """Extra HTTP headers on every request (kept out of to_dict and repr: they may be secret)."""
-
-    def __init__(self, **data: Any) -> None:
-        super().__init__(**data)
-        # The client's own settings check, now rather than at the first call: a bad URL or
-        # a missing key for the Atoma cloud raises ConfigurationError naming the fix.
-        self._client_settings()
 
     @field_validator("additional_kwargs")
     @classmethod
@@ -124,27 +107,6 @@ class Atoma(CustomLLM, GenerationFields):
     def class_name(cls) -> str:
         """The name LlamaIndex uses for this class in serialization and events."""
         return "Atoma"
-
-    # -- connection -------------------------------------------------------------------
-
-    def _client_settings(self) -> ClientSettings:
-        # Resolved on each call (a few microseconds): the environment key is never stored
-        # on the object, so it cannot leak through pickling or serialization, and the
-        # key-safety rule of the core decides where it may go.
-        config = resolve_config(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        return ClientSettings(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=tuple(sorted(config.default_headers.items())),
-        )
 
     # -- metadata ---------------------------------------------------------------------
 
