@@ -31,9 +31,11 @@ from atoma_integrations.errors import (
     status_error_from_response,
 )
 from atoma_integrations.resources import (
+    AsyncChat,
     AsyncCompletions,
     AsyncEmbeddings,
     AsyncModels,
+    Chat,
     CompletionParams,
     Completions,
     Embeddings,
@@ -198,7 +200,8 @@ def _rebuild(cls: type[_ClientBase], kwargs: dict[str, Any]) -> _ClientBase:
 
 
 class AtomaClient(_ClientBase):
-    """Synchronous client for Atoma's (or any OpenAI-compatible) ``/v1/completions``.
+    """Synchronous client for Atoma's (or any OpenAI-compatible) API: ``completions``,
+    ``chat.completions`` and ``models``.
 
     One pooled ``httpx.Client`` serves every call and stream; close it with ``close()``
     or a ``with`` block.
@@ -221,6 +224,8 @@ class AtomaClient(_ClientBase):
         )
         self.completions = Completions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.chat = Chat(self)
+        """Chat completions: ``chat.completions.create`` and ``create_stream``."""
         self.embeddings = Embeddings(self)
         """Embeddings: ``create``, one vector per input text."""
         self.models = Models(self)
@@ -303,6 +308,8 @@ class AsyncAtomaClient(_ClientBase):
         )
         self.completions = AsyncCompletions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.chat = AsyncChat(self)
+        """Chat completions: ``chat.completions.create`` and ``create_stream``."""
         self.embeddings = AsyncEmbeddings(self)
         """Embeddings: ``create``, one vector per input text."""
         self.models = AsyncModels(self)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     messages_to_prompt as generic_messages_to_prompt,
@@ -40,7 +40,7 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
@@ -52,13 +52,8 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._connection import ConnectionFields
-from atoma_integrations.llama_index._context import (
-    DEFAULT_CONTEXT_WINDOW,
-    context_window_for,
-    known_context_window,
-    without_userinfo,
-)
+from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
+from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import (
     Completion,
@@ -73,7 +68,7 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 logger = logging.getLogger("atoma_integrations.llama_index")
 
 
-class Atoma(ConnectionFields, CustomLLM, GenerationFields):
+class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     """Atoma's text completions (or any OpenAI-compatible ``/v1/completions``) in LlamaIndex.
 
     Example::
@@ -86,22 +81,7 @@ class Atoma(ConnectionFields, CustomLLM, GenerationFields):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    context_window: int | None = Field(default=None, gt=0)
-    """Tokens the model takes in and puts out per call; None asks the server once."""
-    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra JSON body fields for every call (backend extras such as ``top_k``)."""
-
-    @field_validator("additional_kwargs")
-    @classmethod
-    def _no_reserved_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Generation parameters go in their fields, where they are validated."""
-        clash = sorted(RESERVED_BODY_KEYS & value.keys())
-        if clash:
-            raise ValueError(
-                f"{', '.join(clash)} cannot be set through additional_kwargs: "
-                "pass generation parameters as Atoma(...) fields or per call"
-            )
-        return value
+    _reserved_body_keys: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
 
     @classmethod
     def class_name(cls) -> str:
@@ -120,31 +100,11 @@ class Atoma(ConnectionFields, CustomLLM, GenerationFields):
             model_name=self.model,
         )
 
-    def _context_window(self) -> int:
-        if self.context_window is not None:
-            return self.context_window
-        return context_window_for(self._client_settings(), self.model, type(self).__name__)
-
     def to_payload(self) -> dict[str, Any]:
-        """Model details for events and traces: no key, no headers, and no request.
-
-        LlamaIndex calls this at the start of every call; the default would read
-        ``metadata`` and so could send the context-window request from inside an async
-        method with the sync client. Here a window not yet known is reported as None.
-        """
-        settings = self._client_settings()
-        window = self.context_window
-        if window is None:
-            window = known_context_window(settings, self.model)
-        return {
-            "class_name": self.class_name(),
-            "model_name": self.model,
-            "context_window": window,
-            "num_output": self.max_tokens,
-            "is_chat_model": False,
-            "is_function_calling_model": False,
-            "base_url": without_userinfo(settings.base_url or ""),
-        }
+        """Model details for events and traces: no key, no headers, and no request."""
+        return self._payload(
+            self.class_name(), self.max_tokens, is_chat_model=False, is_function_calling=False
+        )
 
     # -- requests ---------------------------------------------------------------------
 
@@ -180,7 +140,7 @@ class Atoma(ConnectionFields, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
@@ -195,7 +155,7 @@ class Atoma(ConnectionFields, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = async_client_for(self._client_settings())
         stream = client.completions.create_stream(**params)
         await stream.start()
@@ -270,16 +230,6 @@ class Atoma(ConnectionFields, CustomLLM, GenerationFields):
 
 
 # -- mapping responses (pure; shared by the sync and async paths) ---------------------------
-
-
-def _check_streamable(params: CompletionParams) -> None:
-    for name in ("n", "best_of"):
-        value = params.get(name)
-        if isinstance(value, int) and value > 1:
-            raise ValueError(
-                f"{name}={value} cannot be streamed: a stream carries one completion; "
-                f"use complete() for {name} > 1"
-            )
 
 
 def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:

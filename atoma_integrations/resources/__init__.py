@@ -1,5 +1,13 @@
 """The API's resources, one module each: what to send and how to read the answer."""
 
+from atoma_integrations.resources.chat import (
+    AsyncChat,
+    AsyncChatCompletions,
+    Chat,
+    ChatCompletionParams,
+    ChatCompletions,
+    build_chat_body,
+)
 from atoma_integrations.resources.completions import (
     AsyncCompletions,
     CompletionParams,
@@ -15,14 +23,20 @@ from atoma_integrations.resources.embeddings import (
 from atoma_integrations.resources.models import AsyncModels, Models
 
 __all__ = [
+    "AsyncChat",
+    "AsyncChatCompletions",
     "AsyncCompletions",
     "AsyncEmbeddings",
     "AsyncModels",
+    "Chat",
+    "ChatCompletionParams",
+    "ChatCompletions",
     "CompletionParams",
     "Completions",
     "EmbeddingParams",
     "Embeddings",
     "Models",
+    "build_chat_body",
     "build_completion_body",
     "build_embedding_body",
 ]

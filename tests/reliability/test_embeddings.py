@@ -27,7 +27,7 @@ from atoma_integrations import (
 from atoma_integrations.langchain import AtomaEmbeddings
 from atoma_integrations.llama_index import AtomaEmbedding
 
-from ._runs import EMBED_PARAMS, MODES, EmbedOutcome, run_embed
+from ._runs import EMBED_PARAMS, EmbedOutcome, run_embed
 from .fault_server import (
     Drop,
     FaultServer,
@@ -44,6 +44,7 @@ from .test_secrets import ENV_KEY, KEY, _no_key
 from .test_status_errors import FAULTS, RETRYABLE, STYLES, _fault_id
 
 THREE = len(EMBED_PARAMS["input"])
+MODES = ("sync", "async")  # the two clients (embeddings have no chat twin)
 
 # --- The core client ---------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
 from atoma_integrations.langchain import AtomaLLM
 from atoma_integrations.llama_index import Atoma
 
-from ._runs import PARAMS
+from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
 from .fault_server import (
     Drop,
     FaultServer,
@@ -95,8 +95,16 @@ def _settled(server: FaultServer, port: int) -> Callable[[], bool]:
     return lambda: server.active_connections == 0 and _client_sockets(port) == 0
 
 
+def _endpoint(client: Any, mode: str) -> tuple[Any, dict[str, Any]]:
+    """The resource a ``mode`` streams from, and a valid call for it."""
+    if is_chat(mode):
+        return client.chat.completions, CHAT_PARAMS
+    return client.completions, PARAMS
+
+
+@pytest.mark.parametrize("mode", ["sync", "sync-chat"])
 def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
-    fault_server: FaultServer,
+    fault_server: FaultServer, mode: str
 ) -> None:
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED)
@@ -104,17 +112,18 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
     ways_seen: set[str] = set()
 
     with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+        resource, params = _endpoint(client, mode)
         for n in range(STREAMS):
             way = rng.choice(SYNC_WAYS)
             at = rng.randint(0, TOKENS + 1)
             ways_seen.add(way)
             if way == "never-read-drop":
-                client.completions.create_stream(**PARAMS)
+                resource.create_stream(**params)
             elif way == "never-read":
-                with client.completions.create_stream(**PARAMS):
+                with resource.create_stream(**params):
                     pass
             elif way in ("drop", "close"):
-                stream = client.completions.create_stream(**PARAMS)
+                stream = resource.create_stream(**params)
                 for i, _ in enumerate(stream):
                     if i == at:
                         break
@@ -124,7 +133,7 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
             else:
                 with (
                     contextlib.suppress(Abandon),
-                    client.completions.create_stream(**PARAMS) as stream,
+                    resource.create_stream(**params) as stream,
                 ):
                     for i, _ in enumerate(stream):
                         if i == at and way != "exhaust":
@@ -141,8 +150,9 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
     _assert_nothing_left_open(fds_before, threads_before)
 
 
+@pytest.mark.parametrize("mode", ["async", "async-chat"])
 async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
-    fault_server: FaultServer,
+    fault_server: FaultServer, mode: str
 ) -> None:
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED + 1)
@@ -151,16 +161,17 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
     ways_seen: set[str] = set()
 
     async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as client:
+        resource, params = _endpoint(client, mode)
 
         async def one(way: str, at: int) -> None:
             if way == "never-read-drop":
-                client.completions.create_stream(**PARAMS)  # never started: sends nothing
-                await client.completions.create_stream(**PARAMS).start()  # started, dropped
+                resource.create_stream(**params)  # never started: sends nothing
+                await resource.create_stream(**params).start()  # started, dropped
             elif way == "never-read":
-                async with client.completions.create_stream(**PARAMS):
+                async with resource.create_stream(**params):
                     pass
             elif way in ("drop", "close"):
-                stream = client.completions.create_stream(**PARAMS)
+                stream = resource.create_stream(**params)
                 i = 0
                 async for _ in stream:
                     if i == at:
@@ -173,7 +184,7 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
                 reached = asyncio.Event()
 
                 async def consume() -> None:
-                    async with client.completions.create_stream(**PARAMS) as s:
+                    async with resource.create_stream(**params) as s:
                         i = 0
                         async for _ in s:
                             if i == at:
@@ -189,7 +200,7 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
                     await task
             else:
                 with contextlib.suppress(Abandon):
-                    async with client.completions.create_stream(**PARAMS) as s:
+                    async with resource.create_stream(**params) as s:
                         i = 0
                         async for _ in s:
                             if i == at and way != "exhaust":
@@ -218,7 +229,7 @@ def _current() -> asyncio.Task[object]:
     return task
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", MODES)
 async def test_streams_cut_by_the_server_leave_nothing_open(
     fault_server: FaultServer, mode: str
 ) -> None:
@@ -226,20 +237,22 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
     fault_server.always(Stream([Write(sse(chunk("partial"))), Pause(0.001), Drop(reset=True)]))
     fds_before, threads_before = _snapshot()
     errors = 0
-    if mode == "sync":
+    if mode.startswith("sync"):
         with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+            resource, params = _endpoint(client, mode)
             for _ in range(100):
                 try:
-                    with client.completions.create_stream(**PARAMS) as stream:
+                    with resource.create_stream(**params) as stream:
                         for _ in stream:
                             pass
                 except AtomaError:
                     errors += 1
     else:
         async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
+            aresource, params = _endpoint(aclient, mode)
             for _ in range(100):
                 try:
-                    async with aclient.completions.create_stream(**PARAMS) as astream:
+                    async with aresource.create_stream(**params) as astream:
                         async for _ in astream:
                             pass
                 except AtomaError:

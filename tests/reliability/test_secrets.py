@@ -13,6 +13,7 @@ import os
 import pickle
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from langchain_core.load import dumpd, dumps
@@ -29,7 +30,7 @@ from atoma_integrations import (
 from atoma_integrations.langchain import AtomaLLM
 from atoma_integrations.llama_index import Atoma
 
-from ._runs import PARAMS
+from ._runs import CHAT_PARAMS, PARAMS
 from .fault_server import (
     Behaviour,
     FaultServer,
@@ -136,25 +137,31 @@ ERROR_FAULTS: dict[str, Behaviour] = {
 }
 
 
-def _error_for(url: str, fault: str) -> AtomaError:
+ENDPOINTS = ("completions", "chat")
+
+
+def _error_for(url: str, fault: str, endpoint: str) -> AtomaError:
     with AtomaClient(KEY, base_url=url, max_retries=0, timeout=0.2) as client:
+        resource: Any = client.chat.completions if endpoint == "chat" else client.completions
+        params = CHAT_PARAMS if endpoint == "chat" else PARAMS
         try:
             if fault.startswith("stream"):
-                with client.completions.create_stream(**PARAMS) as stream:
+                with resource.create_stream(**params) as stream:
                     for _ in stream:
                         pass
             else:
-                client.completions.create(**PARAMS)
+                resource.create(**params)
         except AtomaError as exc:
             return exc
     raise AssertionError(f"{fault} raised nothing")
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", list(ERROR_FAULTS))
-def test_errors_never_show_the_key(fault_server: FaultServer, fault: str) -> None:
+def test_errors_never_show_the_key(fault_server: FaultServer, fault: str, endpoint: str) -> None:
     fault_server.always(ERROR_FAULTS[fault])
 
-    error = _error_for(fault_server.url, fault)
+    error = _error_for(fault_server.url, fault, endpoint)
 
     expected = {
         "401": APIStatusError,
@@ -180,12 +187,15 @@ def test_errors_never_show_the_key(fault_server: FaultServer, fault: str) -> Non
                 _no_key(repr(frame.locals))
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", list(ERROR_FAULTS))
-def test_pickled_errors_never_carry_the_key(fault_server: FaultServer, fault: str) -> None:
+def test_pickled_errors_never_carry_the_key(
+    fault_server: FaultServer, fault: str, endpoint: str
+) -> None:
     # Errors cross process pools and task queues pickled; the request headers they could
     # reach (error.response.request) hold the key and must stay behind.
     fault_server.always(ERROR_FAULTS[fault])
-    error = _error_for(fault_server.url, fault)
+    error = _error_for(fault_server.url, fault, endpoint)
 
     data = pickle.dumps(error)
 
@@ -200,6 +210,7 @@ def test_pickled_errors_never_carry_the_key(fault_server: FaultServer, fault: st
         )
     if isinstance(error, StreamInterruptedError):
         assert copy.text == error.text
+        assert copy.partial_message == error.partial_message
     assert type(copy) is type(error)
 
 
