@@ -61,6 +61,7 @@ __all__ = [
     "checked_query",
     "checked_texts",
     "completion_params",
+    "sum_usage_counts",
     "sync_client_for",
     "usage_counts",
 ]
@@ -370,6 +371,15 @@ def usage_counts(usage: Usage | None) -> dict[str, int]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
+
+
+def sum_usage_counts(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    """Token counts of several requests added up, name by name."""
+    total: dict[str, int] = {}
+    for usage in usages:
+        for name, value in usage.items():
+            total[name] = total.get(name, 0) + value
+    return total
 
 
 def atoma_extras(completion: BaseModel) -> dict[str, Any]:

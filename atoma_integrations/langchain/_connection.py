@@ -1,9 +1,10 @@
 """What every LangChain adapter shares: connection fields, their checks, secrets, version.
 
-``AtomaLLM`` and ``AtomaEmbeddings`` take the same ``api_key`` / ``base_url`` / ``timeout``
-/ ``max_retries`` / ``max_concurrency`` / ``default_headers``, check them by the client's own
-rules when built, serialize the key as a reference to ``ATOMA_API_KEY`` and reach the
-process-shared clients of ``_adapters`` through the same :class:`ClientSettings`.
+``AtomaLLM`` and ``ChatAtoma`` (through ``_base.AtomaLangChainSettings``) and
+``AtomaEmbeddings`` take the same ``api_key`` / ``base_url`` / ``timeout`` / ``max_retries`` /
+``max_concurrency`` / ``default_headers``, check them by the client's own rules when built,
+serialize the key as a reference to ``ATOMA_API_KEY`` and reach the process-shared clients
+of ``_adapters`` through the same :class:`ClientSettings`.
 """
 
 from __future__ import annotations

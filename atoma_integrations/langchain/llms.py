@@ -27,14 +27,13 @@ errors                             the core's typed errors, which are also LangC
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, Field, model_validator
-from typing_extensions import Self
+from pydantic import ConfigDict
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
@@ -43,11 +42,12 @@ from atoma_integrations._adapters import (
     async_client_for,
     atoma_extras,
     completion_params,
+    sum_usage_counts,
     sync_client_for,
     usage_counts,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
-from atoma_integrations.langchain._connection import ConnectionFields
+from atoma_integrations.langchain._base import AtomaLangChainSettings
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import Completion, CompletionChunk, Usage
@@ -58,14 +58,6 @@ __all__ = ["AtomaLLM"]
 # ---------------------------------------------------------------------------------------
 # Pure mapping steps, shared by the sync and async paths.
 # ---------------------------------------------------------------------------------------
-
-
-def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for usage in usages:
-        for name, value in usage.items():
-            total[name] = total.get(name, 0) + value
-    return total
 
 
 def _generations(completion: Completion) -> list[Generation]:
@@ -116,7 +108,7 @@ def _llm_result(outcomes: Sequence[_Outcome], model: str) -> LLMResult:
     return LLMResult(
         generations=[o.generations for o in outcomes],
         llm_output={
-            "token_usage": _sum_usage([o.usage for o in outcomes]),
+            "token_usage": sum_usage_counts([o.usage for o in outcomes]),
             "model_name": outcomes[0].model_name if outcomes else model,
         },
     )
@@ -163,7 +155,7 @@ class _StreamMapper:
 # ---------------------------------------------------------------------------------------
 
 
-class AtomaLLM(ConnectionFields, BaseLLM, GenerationFields):
+class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
     """Atoma's hosted open models (or any OpenAI-compatible ``/v1/completions``) in LangChain.
 
     Example:
@@ -186,26 +178,10 @@ class AtomaLLM(ConnectionFields, BaseLLM, GenerationFields):
 
     # pydantic < 2.10 reserves every "model_" name; model_kwargs is LangChain's convention.
     model_config = ConfigDict(protected_namespaces=())
+    _reserved_body_keys: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
 
     n: int = 1
     """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra JSON body fields for backend extras (``top_k``, ``repetition_penalty``, ...)."""
-    streaming: bool = False
-    """Make ``invoke``/``generate`` stream, so callback handlers receive every token."""
-    # --- construction ------------------------------------------------------------------
-
-    @model_validator(mode="after")
-    def _check_settings(self) -> Self:
-        """Fail now, naming the field, rather than at the first request."""
-        reserved = sorted(RESERVED_BODY_KEYS.intersection(self.model_kwargs))
-        if reserved:
-            raise ValueError(
-                f"model_kwargs must not set {', '.join(reserved)}: use the AtomaLLM field(s)"
-            )
-        if self.streaming and self.n > 1:
-            raise ValueError("streaming=True gives one text per prompt: it needs n=1")
-        return self
 
     # --- LangChain identity, tracing, serialization ------------------------------------
 
@@ -216,13 +192,7 @@ class AtomaLLM(ConnectionFields, BaseLLM, GenerationFields):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """Every setting that changes the output (the cache key); never the key."""
-        params: dict[str, Any] = {"model": self.model}
-        params.update((k, v) for k, v in self.generation_defaults().items() if v is not None)
-        if self.model_kwargs:
-            params["model_kwargs"] = dict(self.model_kwargs)
-        if self.base_url is not None:
-            params["base_url"] = self.base_url
-        return params
+        return self._identity(self.model, self.generation_defaults())
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
