@@ -50,6 +50,7 @@ def run_notebook(
     kernel_specs: KernelSpecManager,
     server_base_url: str,
     server_model: str,
+    server_chat_model: str,
     server_embed_model: str,
 ) -> RunNotebook:
     """A function that executes a notebook in ``notebooks/`` and returns it with outputs."""
@@ -60,6 +61,7 @@ def run_notebook(
         env.update(
             TS_BASE_URL=server_base_url,
             TS_MODEL_ID=server_model,
+            TS_CHAT_MODEL_ID=server_chat_model,
             TS_EMBED_MODEL_ID=server_embed_model,
         )
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
