@@ -3,19 +3,20 @@
 The class is a table from LangChain concepts to calls on the shared client; HTTP,
 retries and error mapping live once, in the core:
 
-=================================  ===================================================
-LangChain                          here
-=================================  ===================================================
-``embed_documents``                batches of ``chunk_size`` texts, one
-                                   ``embeddings.create`` each, up to
-                                   ``max_concurrency`` in flight; vectors in input order
-``aembed_documents``               the same on ``AsyncAtomaClient`` (no threads)
+==================================  ==================================================
+LangChain                           here
+==================================  ==================================================
+``embed_documents``                 batches of ``chunk_size`` texts, one
+                                    ``embeddings.create`` each, up to
+                                    ``max_concurrency`` in flight; vectors in input order
+``aembed_documents``                the same on ``AsyncAtomaClient`` (no threads)
 ``embed_query`` / ``aembed_query``  one ``embeddings.create`` with a single text
-an empty list                      ``[]``, without a request
-errors                             the core's typed errors, which are also LangChain's
-                                   ``Model*Error`` types when langchain-core has them
-``dumpd`` / ``load`` / pickle      the key travels as a secret reference (``ATOMA_API_KEY``)
-=================================  ===================================================
+an empty list                       ``[]``, without a request
+errors                              the core's typed errors, which are also LangChain's
+                                    ``Model*Error`` types when langchain-core has them
+``dumpd`` / ``load`` / pickle       the key travels as a secret reference
+                                    (``ATOMA_API_KEY``)
+==================================  ==================================================
 """
 
 from __future__ import annotations
