@@ -1,4 +1,4 @@
-"""The README's demo: the client, a LangChain chain and a LlamaIndex query, streaming live.
+"""The README's demo: the client, a LangChain chain, a tool call and a LlamaIndex RAG query.
 
 Uses the Atoma cloud when ATOMA_API_KEY is set; otherwise the local server that
 ``make demo`` starts. ATOMA_BASE_URL says where; ATOMA_MODEL (completions),
@@ -12,6 +12,7 @@ import os
 import sys
 import time
 
+import demo_chat_tools
 import demo_langchain
 import demo_llama_index
 
@@ -38,12 +39,15 @@ def client_demo(model: str) -> None:
 
 def main() -> int:
     model = os.environ.get("ATOMA_MODEL") or os.environ.get("ATOMA_DEMO_MODEL") or ATOMA_MODEL
+    chat_model = os.environ.get("ATOMA_CHAT_MODEL") or model
     embed_model = os.environ.get("ATOMA_EMBED_MODEL") or ATOMA_EMBED_MODEL
     where = "the Atoma cloud" if os.environ.get("ATOMA_API_KEY") else "a local server"
     print(f"atoma-integrations demo on {where}\n")
     started = time.perf_counter()
     client_demo(model)
     demo_langchain.run(None, model)
+    print()
+    demo_chat_tools.run(None, chat_model)
     print()
     demo_llama_index.run(None, model, embed_model)
     print(f"\nDemo finished in {time.perf_counter() - started:.1f}s.")

@@ -103,6 +103,10 @@ def _wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages in OpenAI's wire shape, which the client validates."""
     wire = convert_to_openai_messages(list(messages))
     for message, entry in zip(messages, wire, strict=True):
+        if entry.get("role") == "tool":
+            # OpenAI's tool message has no name (ChatOpenAI drops it too); servers that
+            # validate strictly reject it.
+            entry.pop("name", None)
         if isinstance(message, AIMessage) and message.invalid_tool_calls:
             # A call the model made with broken arguments is still part of the history
             # (a tool message may answer it); langchain-core's converter drops it.

@@ -156,6 +156,26 @@ def test_llamaindex_quickstart(run_notebook: RunNotebook, server_base_url: str) 
     assert out("agather").count(" ->") == 2
 
 
+def test_chat_and_tools(run_notebook: RunNotebook, server_base_url: str) -> None:
+    notebook = run_notebook("chat_and_tools.ipynb")
+    assert_no_errors(notebook)
+    out = functools.partial(cell_output, notebook)
+
+    assert server_base_url in out("config")
+    assert re.search(r"usage: \{'input_tokens': \d+, 'output_tokens': \d+", out("chat"))
+    # A forced call of the one tool, with arguments from its schema, and a reply to it.
+    assert re.search(r"tool call: get_weather\(\{'city': '(Paris|London|Tokyo)'\}\)", out("tools"))
+    assert "invalid tool calls: []" in out("tools")
+    assert re.search(r"tool result for .*: (sunny|light rain|cloudy)", out("tool-answer"))
+    assert "reply:" in out("tool-answer")
+    # Streamed in pieces, merged into exactly one call named once.
+    merged = re.search(r"merged: \[\('get_weather', \{'city': '\w+'\}\)\]", out("tool-stream"))
+    assert merged is not None, out("tool-stream")
+    assert re.search(r"^Trip city='(Paris|London|Tokyo)' days=\d+", out("structured"))
+    assert re.search(r"parsed: \{'city': '\w+', 'days': \d+\}", out("structured-raw"))
+    assert "parsing_error: None" in out("structured-raw")
+
+
 def test_rag_on_atoma(run_notebook: RunNotebook, server_embed_model: str) -> None:
     notebook = run_notebook("rag_on_atoma.ipynb")
     assert_no_errors(notebook)

@@ -37,10 +37,14 @@ def _fast_client_construction(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _answer_shape_follows_the_mode(request: pytest.FixtureRequest) -> Iterator[None]:
-    """In a ``-chat`` mode the fault server's builders answer in chat shape."""
+    """In a ``-chat`` mode, or for a chat adapter's entry point (``langchain_chat.invoke``),
+    the fault server's builders answer in chat shape."""
     callspec = getattr(request.node, "callspec", None)
-    mode = callspec.params.get("mode") if callspec is not None else None
-    use_chat_shape(isinstance(mode, str) and is_chat(mode))
+    params = callspec.params if callspec is not None else {}
+    mode, entry = params.get("mode"), params.get("entry")
+    chat_mode = isinstance(mode, str) and is_chat(mode)
+    chat_entry = isinstance(entry, str) and entry.split(".")[0].endswith("_chat")
+    use_chat_shape(chat_mode or chat_entry)
     try:
         yield
     finally:

@@ -1,4 +1,5 @@
-"""The same faults through both adapters: LangChain's ``AtomaLLM`` and LlamaIndex's ``Atoma``.
+"""The same faults through the adapters: LangChain's ``AtomaLLM`` and ``ChatAtoma``, and
+LlamaIndex's ``Atoma``.
 
 The adapters own no HTTP, retry or SSE logic, so what the client guarantees must reach
 the framework user unchanged: the documented typed error with its status, code, message
@@ -28,7 +29,7 @@ from atoma_integrations import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma
 
 from ._runs import Outcome
@@ -49,6 +50,12 @@ ENTRY_POINTS = [
     "langchain.ainvoke",
     "langchain.stream",
     "langchain.astream",
+    # ChatAtoma: the fault server answers in chat shape for these (see conftest).
+    "langchain_chat.invoke",
+    "langchain_chat.invoke-streaming",
+    "langchain_chat.ainvoke",
+    "langchain_chat.stream",
+    "langchain_chat.astream",
     "llama_index.complete",
     "llama_index.acomplete",
     "llama_index.stream_complete",
@@ -59,10 +66,21 @@ STREAMING = [e for e in ENTRY_POINTS if "stream" in e]
 
 def _make(entry: str, url: str, **settings: Any) -> Any:
     common = {"model": "fault-model", "base_url": url, "max_tokens": 8, **settings}
+    if entry.startswith("langchain_chat"):
+        # Only when set: langchain-core reads an explicit streaming=False on a chat model as
+        # "never stream", even in .stream().
+        if entry.endswith("-streaming"):
+            common["streaming"] = True
+        return ChatAtoma(**common)
     if entry.startswith("langchain"):
         return AtomaLLM(streaming=entry.endswith("-streaming"), **common)
     # A known window: LlamaIndex would otherwise ask the (fault) server for it.
     return Atoma(context_window=2048, **common)
+
+
+def _text(result: Any) -> str:
+    """The text of what LangChain returns: a str (LLM) or a message (chat model)."""
+    return result if isinstance(result, str) else str(result.content)
 
 
 async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any) -> Outcome:
@@ -73,15 +91,15 @@ async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any)
     try:
         method = entry.split(".")[1].removesuffix("-streaming")
         if method == "invoke":
-            outcome.text = llm.invoke(prompt)
+            outcome.text = _text(llm.invoke(prompt))
         elif method == "ainvoke":
-            outcome.text = await llm.ainvoke(prompt)
+            outcome.text = _text(await llm.ainvoke(prompt))
         elif method == "stream":
             for token in llm.stream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "astream":
             async for token in llm.astream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "complete":
             outcome.text = llm.complete(prompt).text
         elif method == "acomplete":
@@ -217,7 +235,7 @@ BAD_SETTINGS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+@pytest.mark.parametrize("adapter", ["langchain", "langchain_chat", "llama_index"])
 @pytest.mark.parametrize(("name", "value", "field"), BAD_SETTINGS, ids=[s[0] for s in BAD_SETTINGS])
 def test_adapter_rejects_a_bad_setting_naming_it(
     fault_server: FaultServer, adapter: str, name: str, value: Any, field: str
@@ -278,7 +296,9 @@ def _assert_hung_up_soon(server: FaultServer, left_at: float) -> None:
     assert record.ended is not None and record.ended - left_at < 1.0
 
 
-@pytest.mark.parametrize("entry", ["langchain.stream", "llama_index.stream_complete"])
+@pytest.mark.parametrize(
+    "entry", ["langchain.stream", "langchain_chat.stream", "llama_index.stream_complete"]
+)
 def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: str) -> None:
     fault_server.always(endless_stream())
     llm = _make(entry, fault_server.url, max_retries=0)
@@ -306,7 +326,9 @@ def test_llama_index_generator_dropped_unread_closes_the_connection(
     _assert_hung_up_soon(fault_server, left_at)
 
 
-@pytest.mark.parametrize("entry", ["langchain.astream", "llama_index.astream_complete"])
+@pytest.mark.parametrize(
+    "entry", ["langchain.astream", "langchain_chat.astream", "llama_index.astream_complete"]
+)
 @pytest.mark.parametrize("how", ["break", "cancel"])
 async def test_adapter_async_early_exit_closes_the_connection(
     fault_server: FaultServer, entry: str, how: str
@@ -316,7 +338,7 @@ async def test_adapter_async_early_exit_closes_the_connection(
     received = asyncio.Event()
 
     async def consume() -> None:
-        if entry == "langchain.astream":
+        if entry.endswith(".astream"):
             stream = llm.astream("hi")
         else:
             stream = await llm.astream_complete("hi")

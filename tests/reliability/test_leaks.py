@@ -22,7 +22,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
-from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma
 
 from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
@@ -36,6 +36,7 @@ from .fault_server import (
     chunk,
     sse,
     usage,
+    use_chat_shape,
     wait_until,
 )
 
@@ -265,28 +266,36 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
 ADAPTER_STREAMS = 250
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+@pytest.mark.parametrize("adapter", ["langchain", "langchain_chat", "llama_index"])
 async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
     fault_server: FaultServer, adapter: str
 ) -> None:
+    use_chat_shape(adapter == "langchain_chat")
     # Adapters share one process-wide client per settings (and one async client per event
     # loop), which stays open by design: what may remain is its idle keep-alive pool.
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED + 2)
     fds_before, threads_before = _snapshot()
     common: dict[str, Any] = {"model": "fault-model", "base_url": fault_server.url}
-    llm: Any = AtomaLLM(**common) if adapter == "langchain" else Atoma(context_window=64, **common)
+    llm: Any = (
+        AtomaLLM(**common)
+        if adapter == "langchain"
+        else ChatAtoma(**common)
+        if adapter == "langchain_chat"
+        else Atoma(context_window=64, **common)
+    )
+    langchain = adapter.startswith("langchain")
 
     for _ in range(ADAPTER_STREAMS):
         at = rng.randint(0, TOKENS + 1)
         if rng.random() < 0.5:
-            sync_stream = llm.stream("hi") if adapter == "langchain" else llm.stream_complete("hi")
+            sync_stream = llm.stream("hi") if langchain else llm.stream_complete("hi")
             for i, _ in enumerate(sync_stream):
                 if i == at:
                     break
             del sync_stream
         else:
-            agen = llm.astream("hi") if adapter == "langchain" else await llm.astream_complete("hi")
+            agen = llm.astream("hi") if langchain else await llm.astream_complete("hi")
             i = 0
             async for _ in agen:
                 if i == at:

@@ -27,7 +27,7 @@ from atoma_integrations import (
     AtomaError,
     StreamInterruptedError,
 )
-from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma
 
 from ._runs import CHAT_PARAMS, PARAMS
@@ -93,8 +93,15 @@ def _llama_llm(url: str, **kwargs: object) -> Atoma:
     )
 
 
-def test_langchain_llm_text_and_dumps_hide_the_key(fault_server: FaultServer) -> None:
-    llm = _langchain_llm(fault_server.url, api_key=KEY)
+def _langchain_chat(url: str, **kwargs: object) -> ChatAtoma:
+    return ChatAtoma(model="fault-model", base_url=url, max_tokens=8, max_retries=0, **kwargs)
+
+
+@pytest.mark.parametrize("make", [_langchain_llm, _langchain_chat], ids=["llm", "chat"])
+def test_langchain_llm_text_and_dumps_hide_the_key(
+    fault_server: FaultServer, make: Callable[..., AtomaLLM | ChatAtoma]
+) -> None:
+    llm = make(fault_server.url, api_key=KEY)
     _no_key(repr(llm))
     _no_key(str(llm))
     _no_key(dumps(llm))
@@ -114,7 +121,11 @@ def test_llama_index_llm_text_and_to_json_hide_the_key(fault_server: FaultServer
     _no_key(llm.model_dump_json())
 
 
-@pytest.mark.parametrize("make", [_langchain_llm, _llama_llm], ids=["langchain", "llama_index"])
+@pytest.mark.parametrize(
+    "make",
+    [_langchain_llm, _langchain_chat, _llama_llm],
+    ids=["langchain", "langchain_chat", "llama_index"],
+)
 def test_adapter_pickle_never_holds_an_environment_key(
     monkeypatch: pytest.MonkeyPatch,
     fault_server: FaultServer,

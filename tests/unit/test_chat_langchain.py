@@ -15,7 +15,7 @@ import pytest
 import respx
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import ModelRateLimitError
-from langchain_core.load import dumps
+from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field, ValidationError
@@ -435,7 +435,6 @@ def test_function_calling_method_forces_the_tool_and_parses(
         "country": "France",
     }
     body = server.bodies[0]
-    name = getattr(schema, "__name__", "City")
     assert body["tool_choice"] == {"type": "function", "function": {"name": name}}
     assert body["tools"][0]["function"]["name"] == name
 
@@ -513,6 +512,21 @@ def test_identity_tracing_and_secrets() -> None:
     assert "ATOMA_API_KEY" in dumps(chat)
     copy = pickle.loads(pickle.dumps(chat))
     assert copy.api_key is not None and copy.api_key.get_secret_value() == KEY
+
+
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
+def test_dumps_round_trips_when_the_class_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATOMA_API_KEY", KEY)
+    chat = make_chat(api_key=KEY, temperature=0.3, model_kwargs={"top_k": 5})
+    revived = loads(
+        dumps(chat),
+        valid_namespaces=["atoma_integrations"],
+        allowed_objects=[ChatAtoma],
+        secrets_from_env=True,
+    )
+    assert isinstance(revived, ChatAtoma)
+    assert (revived.model, revived.temperature, revived.model_kwargs) == ("m", 0.3, {"top_k": 5})
+    assert revived.api_key is not None and revived.api_key.get_secret_value() == KEY
 
 
 def test_importable_from_the_langchain_package() -> None:
