@@ -11,9 +11,11 @@ Pure functions and one small per-stream state, shared by the sync and async path
 - ``additional_kwargs``: ``finish_reason``, token counts and Atoma's ``response_hash`` /
   ``signature``.
 
-While streaming, every response's message holds the text so far and the tool calls so far;
-the arguments of a call still arriving are parsed as partial JSON into the block (so an agent
-can show them), while the final message holds each call's arguments exactly as sent.
+While streaming, every response's message holds the text so far and the tool calls so far
+(as far as the client has read: when several events came in one network read, a few pieces
+ahead of the chunk). The arguments of a call still arriving are parsed as partial JSON into
+its block (so an agent can show them); the final message holds each call's arguments exactly
+as sent.
 """
 
 from __future__ import annotations
@@ -254,11 +256,19 @@ class _ChatStreamMapper:
         delta = choice.delta.content or ""
         self.text += delta
         signature = atoma_extras(chunk)
-        message = llama_message(
-            ChatCompletionMessage(content=self.text, tool_calls=self._calls or None),
-            signature,
-            partial_arguments=self._arguments,
-        )
+        if self._calls:
+            message = llama_message(
+                ChatCompletionMessage(content=self.text, tool_calls=self._calls),
+                signature,
+                partial_arguments=self._arguments,
+            )
+        else:
+            # The per-token path: the message built directly, no intermediate model.
+            message = ChatMessage(
+                role=MessageRole.ASSISTANT,
+                blocks=[TextBlock(text=self.text)],
+                additional_kwargs=dict(signature),
+            )
         return ChatResponse(
             message=message,
             delta=delta,

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 __all__ = [
-    "named_tool_choice",
-    "resolve_tool_choice",
+    "llama_tool_choice",
     "to_message_dict",
     "to_message_dicts",
     "tool_call_dicts",
@@ -44,8 +43,6 @@ _ROLES: dict[MessageRole, str] = {
     MessageRole.MODEL: "assistant",
     MessageRole.TOOL: "tool",
 }
-
-_CHOICE_WORDS = ("none", "auto", "required")
 
 
 def to_message_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
@@ -148,36 +145,15 @@ def tool_specs(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
     return [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
 
 
-def named_tool_choice(name: str) -> dict[str, Any]:
-    """The ``tool_choice`` that makes the model call the tool ``name``."""
-    return {"type": "function", "function": {"name": name}}
+def llama_tool_choice(
+    tool_choice: str | Mapping[str, Any] | None, tool_required: bool
+) -> str | Mapping[str, Any]:
+    """LlamaIndex's ``tool_choice`` / ``tool_required`` as the core's tool-choice input.
 
-
-def resolve_tool_choice(
-    tool_choice: str | Mapping[str, Any] | None,
-    tool_required: bool,
-    specs: Sequence[Mapping[str, Any]],
-) -> str | dict[str, Any]:
-    """LlamaIndex's ``tool_choice`` / ``tool_required`` as the request's ``tool_choice``.
-
-    None means "required" when ``tool_required`` is set, else "auto"; a string other than
-    "none", "auto" and "required" names a tool, which must be among ``specs``.
+    None means "required" when ``tool_required`` is set, else "auto"; anything else (a word,
+    a tool's name, OpenAI's dict) is passed on, for the core's ``resolve_tool_choice`` to
+    check against the tools and to send ("required" with one tool as the named choice).
     """
     if tool_choice is None:
-        tool_choice = "required" if tool_required else "auto"
-    names = [spec["function"]["name"] for spec in specs if spec.get("type") == "function"]
-    if isinstance(tool_choice, Mapping):
-        choice = dict(tool_choice)
-        function = choice.get("function")
-        name = function.get("name") if isinstance(function, Mapping) else None
-    elif tool_choice in _CHOICE_WORDS:
-        return tool_choice
-    else:
-        choice = named_tool_choice(tool_choice)
-        name = tool_choice
-    if name is not None and name not in names:
-        raise ValueError(
-            f"tool_choice names {name!r}, which is not among the tools given: "
-            f"{', '.join(repr(n) for n in names) or 'none'}"
-        )
-    return choice
+        return "required" if tool_required else "auto"
+    return tool_choice

@@ -56,7 +56,7 @@ from atoma_integrations._adapters import (
     chat_params,
     sync_client_for,
 )
-from atoma_integrations._tools import resolve_tool_choice as core_tool_choice
+from atoma_integrations._tools import named_tool_choice, resolve_tool_choice
 from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
 from atoma_integrations.llama_index._chat_responses import (
     achat_responses,
@@ -69,8 +69,7 @@ from atoma_integrations.llama_index._chat_responses import (
     tool_selections,
 )
 from atoma_integrations.llama_index._messages import (
-    named_tool_choice,
-    resolve_tool_choice,
+    llama_tool_choice,
     to_message_dicts,
     tool_specs,
 )
@@ -268,9 +267,10 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
             messages.append(user_msg)
         chat_kwargs: dict[str, Any] = {"messages": messages, **kwargs}
         if specs:
-            choice = resolve_tool_choice(tool_choice, tool_required, specs)
             chat_kwargs["tools"] = specs
-            chat_kwargs["tool_choice"] = core_tool_choice(choice, specs)
+            chat_kwargs["tool_choice"] = resolve_tool_choice(
+                llama_tool_choice(tool_choice, tool_required), specs
+            )
             chat_kwargs["parallel_tool_calls"] = allow_parallel_tool_calls
         return chat_kwargs
 

@@ -174,6 +174,17 @@ def test_chat_and_tools(run_notebook: RunNotebook, server_base_url: str) -> None
     assert re.search(r"^Trip city='(Paris|London|Tokyo)' days=\d+", out("structured"))
     assert re.search(r"parsed: \{'city': '\w+', 'days': \d+\}", out("structured-raw"))
     assert "parsing_error: None" in out("structured-raw")
+    # LlamaIndex's AtomaChat: a forced call of the one tool, run by predict_and_call, and a
+    # structured answer filled through function calling.
+    assert "finish_reason: tool_calls" in out("llama-tool")
+    assert re.search(
+        r"tool call: city_weather\(\{'city': '(Paris|London|Tokyo)'\}\)", out("llama-tool")
+    )
+    assert re.search(r"tool result: (sunny|light rain|cloudy)", out("llama-tool"))
+    assert re.search(
+        r"^WeatherReport sky='(sunny|cloudy|rainy)' temperature_celsius=-?\d+",
+        out("llama-structured"),
+    )
 
 
 def test_rag_on_atoma(run_notebook: RunNotebook, server_embed_model: str) -> None:

@@ -1,5 +1,5 @@
 """The same faults through the adapters: LangChain's ``AtomaLLM`` and ``ChatAtoma``, and
-LlamaIndex's ``Atoma``.
+LlamaIndex's ``Atoma`` and ``AtomaChat``.
 
 The adapters own no HTTP, retry or SSE logic, so what the client guarantees must reach
 the framework user unchanged: the documented typed error with its status, code, message
@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from llama_index.core.llms import ChatMessage
 
 from atoma_integrations import (
     APIStatusError,
@@ -30,7 +31,7 @@ from atoma_integrations import (
     StreamInterruptedError,
 )
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
-from atoma_integrations.llama_index import Atoma
+from atoma_integrations.llama_index import Atoma, AtomaChat
 
 from ._runs import Outcome
 from .fault_server import (
@@ -60,6 +61,11 @@ ENTRY_POINTS = [
     "llama_index.acomplete",
     "llama_index.stream_complete",
     "llama_index.astream_complete",
+    # AtomaChat: answered in chat shape too (its prefix ends in "_chat").
+    "llama_index_chat.chat",
+    "llama_index_chat.achat",
+    "llama_index_chat.stream_chat",
+    "llama_index_chat.astream_chat",
 ]
 STREAMING = [e for e in ENTRY_POINTS if "stream" in e]
 
@@ -75,7 +81,13 @@ def _make(entry: str, url: str, **settings: Any) -> Any:
     if entry.startswith("langchain"):
         return AtomaLLM(streaming=entry.endswith("-streaming"), **common)
     # A known window: LlamaIndex would otherwise ask the (fault) server for it.
+    if entry.startswith("llama_index_chat"):
+        return AtomaChat(context_window=2048, **common)
     return Atoma(context_window=2048, **common)
+
+
+def _messages(prompt: str) -> list[ChatMessage]:
+    return [ChatMessage(role="user", content=prompt)]
 
 
 def _text(result: Any) -> str:
@@ -110,6 +122,16 @@ async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any)
         elif method == "astream_complete":
             async for response in await llm.astream_complete(prompt):
                 outcome.text = response.text
+        elif method == "chat":
+            outcome.text = llm.chat(_messages(prompt)).message.content or ""
+        elif method == "achat":
+            outcome.text = (await llm.achat(_messages(prompt))).message.content or ""
+        elif method == "stream_chat":
+            for chat_response in llm.stream_chat(_messages(prompt)):
+                outcome.text = chat_response.message.content or ""
+        elif method == "astream_chat":
+            async for chat_response in await llm.astream_chat(_messages(prompt)):
+                outcome.text = chat_response.message.content or ""
         else:
             raise AssertionError(entry)
     except Exception as exc:
@@ -235,7 +257,9 @@ BAD_SETTINGS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "langchain_chat", "llama_index"])
+@pytest.mark.parametrize(
+    "adapter", ["langchain", "langchain_chat", "llama_index", "llama_index_chat"]
+)
 @pytest.mark.parametrize(("name", "value", "field"), BAD_SETTINGS, ids=[s[0] for s in BAD_SETTINGS])
 def test_adapter_rejects_a_bad_setting_naming_it(
     fault_server: FaultServer, adapter: str, name: str, value: Any, field: str
@@ -275,6 +299,16 @@ async def test_adapter_rejects_a_bad_per_call_value_before_sending(
         elif method == "astream":
             async for _ in llm.astream("hi", **{name: value}):
                 pass
+        elif method == "chat":
+            llm.chat(_messages("hi"), **{name: value})
+        elif method == "achat":
+            await llm.achat(_messages("hi"), **{name: value})
+        elif method == "stream_chat":
+            for _ in llm.stream_chat(_messages("hi"), **{name: value}):
+                pass
+        elif method == "astream_chat":
+            async for _ in await llm.astream_chat(_messages("hi"), **{name: value}):
+                pass
         else:
             async for _ in await llm.astream_complete("hi", **{name: value}):
                 pass
@@ -297,14 +331,21 @@ def _assert_hung_up_soon(server: FaultServer, left_at: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "entry", ["langchain.stream", "langchain_chat.stream", "llama_index.stream_complete"]
+    "entry",
+    [
+        "langchain.stream",
+        "langchain_chat.stream",
+        "llama_index.stream_complete",
+        "llama_index_chat.stream_chat",
+    ],
 )
 def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: str) -> None:
     fault_server.always(endless_stream())
     llm = _make(entry, fault_server.url, max_retries=0)
     method = getattr(llm, entry.split(".")[1])
+    prompt: Any = _messages("hi") if entry.startswith("llama_index_chat") else "hi"
 
-    for i, _ in enumerate(method("hi")):
+    for i, _ in enumerate(method(prompt)):
         if i == 3:
             break
     left_at = time.monotonic()
@@ -313,13 +354,18 @@ def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: s
     _assert_hung_up_soon(fault_server, left_at)
 
 
+@pytest.mark.parametrize("entry", ["llama_index.stream_complete", "llama_index_chat.stream_chat"])
 def test_llama_index_generator_dropped_unread_closes_the_connection(
-    fault_server: FaultServer,
+    fault_server: FaultServer, entry: str
 ) -> None:
     fault_server.always(endless_stream())
-    llm = _make("llama_index.x", fault_server.url, max_retries=0)
+    llm = _make(entry, fault_server.url, max_retries=0)
 
-    llm.stream_complete("hi")  # the request is sent; the generator is dropped unread
+    # The request is sent; the generator is dropped unread.
+    if entry.startswith("llama_index_chat"):
+        llm.stream_chat(_messages("hi"))
+    else:
+        llm.stream_complete("hi")
     left_at = time.monotonic()
 
     assert wait_until(_hung_up(fault_server))
@@ -327,7 +373,13 @@ def test_llama_index_generator_dropped_unread_closes_the_connection(
 
 
 @pytest.mark.parametrize(
-    "entry", ["langchain.astream", "langchain_chat.astream", "llama_index.astream_complete"]
+    "entry",
+    [
+        "langchain.astream",
+        "langchain_chat.astream",
+        "llama_index.astream_complete",
+        "llama_index_chat.astream_chat",
+    ],
 )
 @pytest.mark.parametrize("how", ["break", "cancel"])
 async def test_adapter_async_early_exit_closes_the_connection(
@@ -340,6 +392,8 @@ async def test_adapter_async_early_exit_closes_the_connection(
     async def consume() -> None:
         if entry.endswith(".astream"):
             stream = llm.astream("hi")
+        elif entry == "llama_index_chat.astream_chat":
+            stream = await llm.astream_chat(_messages("hi"))
         else:
             stream = await llm.astream_complete("hi")
         i = 0

@@ -20,10 +20,11 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 import pytest
+from llama_index.core.llms import ChatMessage
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
-from atoma_integrations.llama_index import Atoma
+from atoma_integrations.llama_index import Atoma, AtomaChat
 
 from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
 from .fault_server import (
@@ -266,11 +267,13 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
 ADAPTER_STREAMS = 250
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "langchain_chat", "llama_index"])
+@pytest.mark.parametrize(
+    "adapter", ["langchain", "langchain_chat", "llama_index", "llama_index_chat"]
+)
 async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
     fault_server: FaultServer, adapter: str
 ) -> None:
-    use_chat_shape(adapter == "langchain_chat")
+    use_chat_shape(adapter.endswith("_chat"))
     # Adapters share one process-wide client per settings (and one async client per event
     # loop), which stays open by design: what may remain is its idle keep-alive pool.
     fault_server.always(_stream_with_a_pause())
@@ -283,19 +286,34 @@ async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
         else ChatAtoma(**common)
         if adapter == "langchain_chat"
         else Atoma(context_window=64, **common)
+        if adapter == "llama_index"
+        else AtomaChat(context_window=64, **common)
     )
     langchain = adapter.startswith("langchain")
+    hi = [ChatMessage(role="user", content="hi")]
 
     for _ in range(ADAPTER_STREAMS):
         at = rng.randint(0, TOKENS + 1)
         if rng.random() < 0.5:
-            sync_stream = llm.stream("hi") if langchain else llm.stream_complete("hi")
+            sync_stream = (
+                llm.stream("hi")
+                if langchain
+                else llm.stream_complete("hi")
+                if adapter == "llama_index"
+                else llm.stream_chat(hi)
+            )
             for i, _ in enumerate(sync_stream):
                 if i == at:
                     break
             del sync_stream
         else:
-            agen = llm.astream("hi") if langchain else await llm.astream_complete("hi")
+            agen = (
+                llm.astream("hi")
+                if langchain
+                else await llm.astream_complete("hi")
+                if adapter == "llama_index"
+                else await llm.astream_chat(hi)
+            )
             i = 0
             async for _ in agen:
                 if i == at:

@@ -18,8 +18,9 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
+from atoma_integrations._tools import resolve_tool_choice
 from atoma_integrations.llama_index._messages import (
-    resolve_tool_choice,
+    llama_tool_choice,
     to_message_dict,
     to_message_dicts,
     tool_call_dicts,
@@ -204,11 +205,20 @@ def test_tool_specs_are_openai_function_tools() -> None:
     ],
 )
 def test_tool_choice_follows_llama_index(choice: Any, required: bool, sent: Any) -> None:
-    assert resolve_tool_choice(choice, required, SPECS) == sent
+    """LlamaIndex's choice, then the core's rule (shared with ChatAtoma), with two tools."""
+    assert resolve_tool_choice(llama_tool_choice(choice, required), SPECS) == sent
+
+
+def test_required_with_one_tool_is_the_named_choice() -> None:
+    one = tool_specs([TOOLS[0]])
+    assert resolve_tool_choice(llama_tool_choice(None, True), one) == {
+        "type": "function",
+        "function": {"name": "add"},
+    }
 
 
 def test_a_tool_choice_naming_an_unknown_tool_is_refused() -> None:
-    with pytest.raises(ValueError, match="'multiply', which is not among the tools given"):
-        resolve_tool_choice("multiply", False, SPECS)
+    with pytest.raises(ValueError, match="'multiply', which is not a bound tool"):
+        resolve_tool_choice(llama_tool_choice("multiply", False), SPECS)
     with pytest.raises(ValueError, match="'nope'"):
-        resolve_tool_choice({"type": "function", "function": {"name": "nope"}}, False, SPECS)
+        resolve_tool_choice({"type": "function", "function": {"name": "nope"}}, SPECS)
