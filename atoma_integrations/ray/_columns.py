@@ -1,0 +1,260 @@
+"""Callable classes for ``Dataset.map_batches``: one request per row, many in flight.
+
+Each class reads one input column of a batch, sends one request per row on the async
+client (at most ``max_in_flight`` at once per actor, across every batch the actor is
+working on), and returns the batch with new columns: the result, the usage counts and, in
+``on_error="column"`` mode, the error. Rows keep their order; none is dropped or added.
+
+What a row's request is (complete a prompt, answer messages, embed a text) is a
+:data:`~atoma_integrations.ray._calls.RowCall` chosen from the source; this module only
+does the column bookkeeping, the bounding and the error policy, the same for every kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypeAlias
+
+from atoma_integrations._concurrency import gather_bounded
+from atoma_integrations.errors import AtomaError
+from atoma_integrations.ray._calls import RowCall, RowResult, completion_call
+
+__all__ = ["USAGE_COLUMNS", "ColumnMapper", "CompleteColumn", "OnError"]
+
+OnError: TypeAlias = Literal["raise", "column"]
+"""``"raise"``: the first failed row fails the job with its typed error (after the
+client's retries). ``"column"``: a failed row gets None results and its error in the
+error column, and every other row goes on."""
+
+USAGE_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens")
+"""Names of the usage columns, one int per row (None when unknown or failed)."""
+
+# What a failed row records in "column" mode: the request failed (typed error after the
+# client's retries) or the row's value could not be sent (wrong type, invalid content).
+# Anything else is a bug and fails the job in both modes.
+_ROW_ERRORS = (AtomaError, ValueError, TypeError)
+
+# The default number of requests one actor keeps in flight.
+DEFAULT_MAX_IN_FLIGHT = 16
+
+
+def _rebuild(cls: type[ColumnMapper], kwargs: dict[str, Any]) -> ColumnMapper:
+    return cls(**kwargs)
+
+
+def _object_array(values: Sequence[Any]) -> Any:
+    """A 1-d numpy object array of ``values`` (numpy would turn a list of lists into 2-d)."""
+    import numpy as np  # Ray Data brings numpy; the core never needs it
+
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+class ColumnMapper:
+    """The shared machinery of the column classes; subclasses say how to build the call."""
+
+    kind: ClassVar[str] = ""
+    """What a row's request does, for messages (``complete``, ``chat``, ``embed``)."""
+    default_input_column: ClassVar[str] = ""
+    """The input column when none is given."""
+    default_output_column: ClassVar[str] = ""
+    """The result column when none is given."""
+
+    def __init__(
+        self,
+        source: object,
+        *,
+        input_column: str | None = None,
+        output_column: str | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        on_error: OnError = "raise",
+        error_column: str = "error",
+        usage_columns: bool = True,
+        model: str | None = None,
+        **params: Any,
+    ) -> None:
+        self._init_kwargs: dict[str, Any] = {
+            "source": source,
+            "input_column": input_column,
+            "output_column": output_column,
+            "max_in_flight": max_in_flight,
+            "on_error": on_error,
+            "error_column": error_column,
+            "usage_columns": usage_columns,
+            "model": model,
+            **params,
+        }
+        if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int):
+            raise TypeError(f"max_in_flight must be an int, got {max_in_flight!r}")
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        if on_error not in ("raise", "column"):
+            raise ValueError(f"on_error must be 'raise' or 'column', got {on_error!r}")
+        self.input_column = input_column or self.default_input_column
+        """The column whose values are sent, one request per row."""
+        self.output_column = output_column or self.default_output_column
+        """The new column with each row's result (None for a failed row)."""
+        self.max_in_flight = max_in_flight
+        """Most requests in flight at once in one actor (all its batches together)."""
+        self.on_error = on_error
+        """What a failed row does: fail the job (``raise``) or fill ``error_column``."""
+        self.error_column = error_column
+        """The new column with ``"ErrorClass: message"`` per failed row (``column`` mode)."""
+        self.usage_columns = usage_columns
+        """Add ``prompt_tokens``, ``completion_tokens`` and ``total_tokens`` columns."""
+        new = [self.output_column]
+        if usage_columns:
+            new += USAGE_COLUMNS
+        if on_error == "column":
+            new.append(error_column)
+        for name in (self.input_column, *new):
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"column names must be non-empty strings, got {name!r}")
+        if len(set(new)) != len(new) or self.input_column in new:
+            raise ValueError(f"the input and new column names must differ: {new}")
+        self._new_columns = tuple(new)
+        self._call: RowCall = self._row_call(source, model, params)
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def _row_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
+        raise NotImplementedError
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its arguments: the source pickles by its own rules (an environment
+        # key is not written, an explicit one travels), the call and semaphore are rebuilt.
+        return (_rebuild, (type(self), self._init_kwargs))
+
+    def __repr__(self) -> str:
+        source = type(self._init_kwargs["source"]).__name__
+        return (
+            f"{type(self).__name__}(source={source}, input_column={self.input_column!r}, "
+            f"output_column={self.output_column!r}, max_in_flight={self.max_in_flight}, "
+            f"on_error={self.on_error!r})"
+        )
+
+    # -- one batch -----------------------------------------------------------------------
+
+    async def __call__(self, batch: Any) -> Any:
+        """Send one request per row of ``batch``; return it with the new columns."""
+        values = self._input_values(batch)
+        if self._semaphore is None:
+            # Made here, on the actor's event loop; shared by the batches it runs at once.
+            self._semaphore = asyncio.Semaphore(self.max_in_flight)
+        semaphore = self._semaphore
+        keep_errors = self.on_error == "column"
+
+        def task(value: Any) -> Callable[[], Any]:
+            async def run() -> RowResult | BaseException:
+                async with semaphore:
+                    try:
+                        return await self._call(value)
+                    except _ROW_ERRORS as error:
+                        if not keep_errors:
+                            raise
+                        return error
+
+            return run
+
+        # Every row is its own task; the semaphore is the bound. On an error in "raise"
+        # mode the rows still in flight are cancelled, which closes their connections.
+        outcomes = await gather_bounded([task(v) for v in values], max(1, len(values)))
+        return self._with_columns(batch, self._columns(outcomes))
+
+    def _input_values(self, batch: Any) -> list[Any]:
+        if isinstance(batch, Mapping):
+            columns = list(batch)
+        elif hasattr(batch, "assign") and hasattr(batch, "columns"):
+            columns = list(batch.columns)
+        else:
+            raise TypeError(
+                f"{type(self).__name__} takes batches as a dict of columns or a pandas "
+                "DataFrame (map_batches batch_format='numpy' or 'pandas'), got "
+                f"{type(batch).__name__}"
+            )
+        if self.input_column not in columns:
+            raise KeyError(
+                f"{type(self).__name__}: the batch has no column {self.input_column!r} "
+                f"(it has {columns}); pass input_column=..."
+            )
+        clash = [name for name in self._new_columns if name in columns]
+        if clash:
+            raise ValueError(
+                f"{type(self).__name__} would overwrite the batch's column(s) {clash}: "
+                "choose other names (output_column, error_column) or drop them first"
+            )
+        return list(batch[self.input_column])
+
+    def _columns(self, outcomes: Sequence[RowResult | BaseException]) -> dict[str, Any]:
+        results: list[Any] = []
+        usages: list[list[int | None]] = [[] for _ in USAGE_COLUMNS]
+        errors: list[str | None] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                results.append(None)
+                errors.append(f"{type(outcome).__name__}: {outcome}")
+                counts: tuple[int | None, ...] = (None, None, None)
+            else:
+                results.append(outcome.value)
+                errors.append(None)
+                usage = outcome.usage
+                counts = (
+                    (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+                    if usage is not None
+                    else (None, None, None)
+                )
+            for column, count in zip(usages, counts, strict=True):
+                column.append(count)
+        columns: dict[str, Any] = {self.output_column: self._result_array(results)}
+        if self.usage_columns:
+            for name, column in zip(USAGE_COLUMNS, usages, strict=True):
+                columns[name] = _int_array(column)
+        if self.on_error == "column":
+            columns[self.error_column] = _object_array(errors)
+        return columns
+
+    def _result_array(self, results: list[Any]) -> Any:
+        """The result column; subclasses with non-scalar results shape it their way."""
+        return _object_array(results)
+
+    @staticmethod
+    def _with_columns(batch: Any, columns: dict[str, Any]) -> Any:
+        if isinstance(batch, Mapping):
+            return {**batch, **columns}
+        # pandas: a new frame, the caller's batch is left as it was.
+        return batch.assign(**columns)
+
+
+def _int_array(values: list[int | None]) -> Any:
+    import numpy as np
+
+    if any(v is None for v in values):
+        return _object_array(values)
+    return np.asarray(values, dtype=np.int64)
+
+
+class CompleteColumn(ColumnMapper):
+    """Complete each row's prompt: ``completion`` (text) and usage columns.
+
+    ``source`` is an ``AtomaClient`` / ``AsyncAtomaClient`` (then pass ``model=`` and
+    generation parameters under the client's names, checked here, before any request) or
+    an ``AtomaLLM`` (LangChain) / ``Atoma`` (LlamaIndex), which carries its own model and
+    parameters and is called through its own ``agenerate`` / ``acomplete``.
+
+    Example::
+
+        ds = ds.map_batches(
+            CompleteColumn,
+            fn_constructor_kwargs={"source": llm, "input_column": "prompt"},
+            compute=ray.data.ActorPoolStrategy(size=2),
+            batch_size=64,
+        )
+    """
+
+    kind = "complete"
+    default_input_column = "prompt"
+    default_output_column = "completion"
+
+    def _row_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
+        return completion_call(source, model, params)
