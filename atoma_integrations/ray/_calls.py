@@ -24,9 +24,11 @@ from atoma_integrations.types import Usage
 __all__ = [
     "RowCall",
     "RowResult",
+    "RowsCall",
     "completion_call",
     "is_client",
     "is_instance_of",
+    "one_row_per_request",
 ]
 
 
@@ -41,6 +43,18 @@ class RowResult:
 
 
 RowCall: TypeAlias = Callable[[Any], Awaitable[RowResult]]
+"""One request for one row's value."""
+RowsCall: TypeAlias = Callable[[list[Any]], Awaitable[list[RowResult]]]
+"""One request for several rows' values (embeddings send many inputs per request)."""
+
+
+def one_row_per_request(call: RowCall) -> RowsCall:
+    """A :data:`RowsCall` for requests that take one row each (completions, chat)."""
+
+    async def rows(values: list[Any]) -> list[RowResult]:
+        return [await call(value) for value in values]
+
+    return rows
 
 
 def is_instance_of(obj: object, module: str, name: str) -> bool:

@@ -18,7 +18,12 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 from atoma_integrations._concurrency import gather_bounded
 from atoma_integrations.errors import AtomaError
-from atoma_integrations.ray._calls import RowCall, RowResult, completion_call
+from atoma_integrations.ray._calls import (
+    RowResult,
+    RowsCall,
+    completion_call,
+    one_row_per_request,
+)
 
 __all__ = ["USAGE_COLUMNS", "ColumnMapper", "CompleteColumn", "OnError"]
 
@@ -115,10 +120,14 @@ class ColumnMapper:
         if len(set(new)) != len(new) or self.input_column in new:
             raise ValueError(f"the input and new column names must differ: {new}")
         self._new_columns = tuple(new)
-        self._call: RowCall = self._row_call(source, model, params)
+        self._call: RowsCall = self._rows_call(source, model, params)
         self._semaphore: asyncio.Semaphore | None = None
 
-    def _row_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
+    rows_per_request: int = 1
+    """Rows sent in one request (more than one only where the API takes a list)."""
+
+    def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
+        """The request for a group of ``rows_per_request`` rows, built from the source."""
         raise NotImplementedError
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -145,21 +154,31 @@ class ColumnMapper:
         semaphore = self._semaphore
         keep_errors = self.on_error == "column"
 
-        def task(value: Any) -> Callable[[], Any]:
-            async def run() -> RowResult | BaseException:
+        def task(rows: list[Any]) -> Callable[[], Any]:
+            async def run() -> Sequence[RowResult | BaseException]:
                 async with semaphore:
                     try:
-                        return await self._call(value)
+                        results = await self._call(rows)
+                        if len(results) != len(rows):
+                            # A row without its result would shift every later row.
+                            raise AtomaError(
+                                f"{len(results)} results came back for {len(rows)} rows"
+                            )
+                        return results
                     except _ROW_ERRORS as error:
                         if not keep_errors:
                             raise
-                        return error
+                        # Every row of a failed request failed with it.
+                        return [error] * len(rows)
 
             return run
 
-        # Every row is its own task; the semaphore is the bound. On an error in "raise"
-        # mode the rows still in flight are cancelled, which closes their connections.
-        outcomes = await gather_bounded([task(v) for v in values], max(1, len(values)))
+        # Each request is its own task; the semaphore is the bound. On an error in "raise"
+        # mode the requests still in flight are cancelled, which closes their connections.
+        size = self.rows_per_request
+        groups = [values[i : i + size] for i in range(0, len(values), size)]
+        done = await gather_bounded([task(g) for g in groups], max(1, len(groups)))
+        outcomes = [outcome for group in done for outcome in group]
         return self._with_columns(batch, self._columns(outcomes))
 
     def _input_values(self, batch: Any) -> list[Any]:
@@ -256,5 +275,5 @@ class CompleteColumn(ColumnMapper):
     default_input_column = "prompt"
     default_output_column = "completion"
 
-    def _row_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
-        return completion_call(source, model, params)
+    def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
+        return one_row_per_request(completion_call(source, model, params))
