@@ -223,7 +223,7 @@ def measure_all(base_url: str, rows: int) -> list[Run]:
     return runs
 
 
-def render(runs: list[Run], info: dict[str, Any]) -> str:
+def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
     base = runs[0].rows_per_second
     lines = [
         BEGIN,
@@ -231,7 +231,8 @@ def render(runs: list[Run], info: dict[str, Any]) -> str:
         "",
         f"{runs[0].rows:,} non-streamed completions of {MAX_TOKENS} tokens from the canned server; "
         f"{info['cores']} cores ({info['cpu']}), Ray {ray.__version__}, batches of "
-        f"{BATCH_SIZE} rows, one run. Ray's wall time includes starting the job's actors; "
+        f"{BATCH_SIZE} rows, one run, machine load average {load:.1f} at the start. "
+        "Ray's wall time includes starting the job's actors; "
         '"1-row job" is that fixed cost alone. "our CPU" is the CPU time of the '
         "benchmark's process tree (driver, Ray's daemons and actors, the server) per row; "
         '"machine cores busy" counts every process on the machine, other users\' included.',
@@ -273,6 +274,7 @@ def main() -> int:
     args = parser.parse_args()
 
     logging.getLogger("ray").setLevel(logging.WARNING)
+    load = os.getloadavg()[0]
     with ServerProcess() as server:
         base_url = server.base_url("openai")
         print(f"[ray_batch] {args.rows} rows per configuration against {base_url}", file=sys.stderr)
@@ -283,7 +285,7 @@ def main() -> int:
             runs = measure_all(base_url, args.rows)
         finally:
             ray.shutdown()
-    section = render(runs, machine_info())
+    section = render(runs, machine_info(), load)
     print(section)
     if not args.no_write:
         write_section(section)
