@@ -1,14 +1,19 @@
 """Atoma's hosted open models for LangChain and LlamaIndex, on a small typed httpx client.
 
 This module holds the framework-free core: the clients, the response types and the errors.
-The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``) and
-``atoma_integrations.llama_index`` (``Atoma``); importing this module imports neither
-framework.
+The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``, ``ChatAtoma``) and
+``atoma_integrations.llama_index`` (``Atoma``, ``AtomaChat``); importing this module imports
+neither framework.
 """
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import ATOMA_CLOUD_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+from atoma_integrations._streaming import (
+    AsyncChatCompletionStream,
+    AsyncCompletionStream,
+    ChatCompletionStream,
+    CompletionStream,
+)
 from atoma_integrations._version import __version__
 from atoma_integrations.errors import (
     APIConnectionError,
@@ -26,8 +31,14 @@ from atoma_integrations.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.resources import CompletionParams
+from atoma_integrations.resources import ChatCompletionParams, CompletionParams
 from atoma_integrations.types import (
+    ChatCompletion,
+    ChatCompletionChoice,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    ChatCompletionRequest,
     Completion,
     CompletionChoice,
     CompletionChunk,
@@ -45,11 +56,20 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncAtomaClient",
+    "AsyncChatCompletionStream",
     "AsyncCompletionStream",
     "AtomaClient",
     "AtomaError",
     "AuthenticationError",
     "BadRequestError",
+    "ChatCompletion",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionParams",
+    "ChatCompletionRequest",
+    "ChatCompletionStream",
     "Completion",
     "CompletionChoice",
     "CompletionChunk",

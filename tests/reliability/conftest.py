@@ -11,7 +11,8 @@ import pytest
 
 from atoma_integrations import _client
 
-from .fault_server import FaultServer
+from ._runs import is_chat
+from .fault_server import FaultServer, use_chat_shape
 
 _SSL_CONTEXT: list[ssl.SSLContext] = []
 _create_ssl_context = httpx_transports.create_ssl_context  # type: ignore[attr-defined]
@@ -32,6 +33,22 @@ def _fast_client_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     hundreds of clients.
     """
     monkeypatch.setattr(httpx_transports, "create_ssl_context", _reused_ssl_context)
+
+
+@pytest.fixture(autouse=True)
+def _answer_shape_follows_the_mode(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a ``-chat`` mode, or for a chat adapter's entry point (``langchain_chat.invoke``),
+    the fault server's builders answer in chat shape."""
+    callspec = getattr(request.node, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    mode, entry = params.get("mode"), params.get("entry")
+    chat_mode = isinstance(mode, str) and is_chat(mode)
+    chat_entry = isinstance(entry, str) and entry.split(".")[0].endswith("_chat")
+    use_chat_shape(chat_mode or chat_entry)
+    try:
+        yield
+    finally:
+        use_chat_shape(False)
 
 
 @pytest.fixture
