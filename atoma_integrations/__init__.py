@@ -1,9 +1,9 @@
 """Atoma's hosted open models for LangChain and LlamaIndex, on a small typed httpx client.
 
 This module holds the framework-free core: the clients, the response types and the errors.
-The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``, ``ChatAtoma``) and
-``atoma_integrations.llama_index`` (``Atoma``, ``AtomaChat``); importing this module imports
-neither framework.
+The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``, ``ChatAtoma``,
+``AtomaEmbeddings``) and ``atoma_integrations.llama_index`` (``Atoma``, ``AtomaChat``,
+``AtomaEmbedding``); importing this module imports neither framework.
 """
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
@@ -31,7 +31,7 @@ from atoma_integrations.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.resources import ChatCompletionParams, CompletionParams
+from atoma_integrations.resources import ChatCompletionParams, CompletionParams, EmbeddingParams
 from atoma_integrations.types import (
     ChatCompletion,
     ChatCompletionChoice,
@@ -43,6 +43,10 @@ from atoma_integrations.types import (
     CompletionChoice,
     CompletionChunk,
     CompletionRequest,
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingUsage,
     Logprobs,
     Model,
     Usage,
@@ -78,6 +82,11 @@ __all__ = [
     "CompletionStream",
     "ConfigurationError",
     "ContextLengthExceededError",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingParams",
+    "EmbeddingRequest",
+    "EmbeddingUsage",
     "InsufficientBalanceError",
     "InternalServerError",
     "Logprobs",

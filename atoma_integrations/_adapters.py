@@ -31,23 +31,35 @@ from typing_extensions import Self
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
-from atoma_integrations.resources import ChatCompletionParams, CompletionParams
-from atoma_integrations.types import ChatCompletionRequest, CompletionRequest, Usage
+from atoma_integrations.resources import ChatCompletionParams, CompletionParams, EmbeddingParams
+from atoma_integrations.types import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    Usage,
+)
+from atoma_integrations.types.embedding import check_embedding_inputs
 
 __all__ = [
     "CHAT_CALL_FIELDS",
     "CHAT_GENERATION_PARAMS",
     "CHAT_RESERVED_BODY_KEYS",
     "DEFAULT_MAX_CONCURRENCY",
+    "EMBEDDING_BODY_KEYS",
     "GENERATION_PARAMS",
     "RESERVED_BODY_KEYS",
     "SAMPLING_PARAMS",
     "ChatGenerationFields",
     "ClientSettings",
+    "EmbeddingFields",
     "GenerationFields",
     "async_client_for",
     "atoma_extras",
+    "batched",
     "chat_params",
+    "check_extra_body",
+    "checked_query",
+    "checked_texts",
     "completion_params",
     "sum_usage_counts",
     "sync_client_for",
@@ -376,3 +388,82 @@ def atoma_extras(completion: BaseModel) -> dict[str, Any]:
     if not extra:
         return {}
     return {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}
+
+
+# ---------------------------------------------------------------------------------------
+# Embeddings: what AtomaEmbeddings (LangChain) and AtomaEmbedding (LlamaIndex) share.
+# ---------------------------------------------------------------------------------------
+
+# Body fields an embeddings adapter owns; its extra-body field may not set them.
+EMBEDDING_BODY_KEYS = frozenset(EmbeddingRequest.model_fields)
+
+
+class EmbeddingFields(BaseModel):
+    """The embedding parameters of both adapters, under the client's names, checked by
+    the client's request model when the adapter is built."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    dimensions: int | None = None
+    """Length of the vectors, for models that can shorten them; None: the model's own."""
+    user: str | None = None
+    """An end-user id for abuse monitoring."""
+
+    @_field_validator("dimensions", "user", mode="before")
+    @classmethod
+    def _same_rules_as_the_client(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        name = info.field_name or ""
+        try:
+            request = EmbeddingRequest(model="m", input="x", **{name: value})
+        except ValidationError as exc:
+            raise ValueError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        return getattr(request, name)
+
+    def embedding_params(
+        self,
+        model: str,
+        texts: str | list[str],
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> EmbeddingParams:
+        """The client call for ``texts``, with the adapter's parameters."""
+        params: EmbeddingParams = {"model": model, "input": texts}
+        if self.dimensions is not None:
+            params["dimensions"] = self.dimensions
+        if self.user is not None:
+            params["user"] = self.user
+        if extra_body:
+            params["extra_body"] = dict(extra_body)
+        return params
+
+
+def check_extra_body(extra_body: Mapping[str, Any], field: str, owner: str) -> None:
+    """An embeddings adapter's extra-body field may not override a validated field."""
+    clash = sorted(EMBEDDING_BODY_KEYS.intersection(extra_body))
+    if clash:
+        raise ValueError(f"{field} must not set {', '.join(clash)}: use the {owner} field(s)")
+
+
+def checked_texts(texts: Any, name: str = "texts") -> list[str]:
+    """``texts`` as a list, each a non-empty string, checked once for the whole call so an
+    error names the caller's position (batches would each count from 0)."""
+    if isinstance(texts, str):
+        raise TypeError(f"{name} must be a list of strings, got one string; embed it as a query")
+    listed = list(texts)
+    check_embedding_inputs(listed, name=name)
+    return listed
+
+
+def checked_query(text: Any, name: str = "text") -> str:
+    """``text`` if it is a non-empty string, else a clear error before any request."""
+    if not isinstance(text, str):
+        raise TypeError(f"the {name} to embed must be a string, got {type(text).__name__}")
+    if not text:
+        raise ValueError(f"the {name} to embed is an empty string; embeddings need some text")
+    return text
+
+
+def batched(texts: list[str], size: int) -> list[list[str]]:
+    """``texts`` in consecutive batches of at most ``size``."""
+    return [texts[i : i + size] for i in range(0, len(texts), size)]

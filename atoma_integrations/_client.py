@@ -33,10 +33,12 @@ from atoma_integrations.errors import (
 from atoma_integrations.resources import (
     AsyncChat,
     AsyncCompletions,
+    AsyncEmbeddings,
     AsyncModels,
     Chat,
     CompletionParams,
     Completions,
+    Embeddings,
     Models,
 )
 from atoma_integrations.types import build_models
@@ -224,6 +226,8 @@ class AtomaClient(_ClientBase):
         """Text completions: ``create`` and ``create_stream``."""
         self.chat = Chat(self)
         """Chat completions: ``chat.completions.create`` and ``create_stream``."""
+        self.embeddings = Embeddings(self)
+        """Embeddings: ``create``, one vector per input text."""
         self.models = Models(self)
         """The models the server serves."""
 
@@ -306,6 +310,8 @@ class AsyncAtomaClient(_ClientBase):
         """Text completions: ``create`` and ``create_stream``."""
         self.chat = AsyncChat(self)
         """Chat completions: ``chat.completions.create`` and ``create_stream``."""
+        self.embeddings = AsyncEmbeddings(self)
+        """Embeddings: ``create``, one vector per input text."""
         self.models = AsyncModels(self)
         """The models the server serves."""
 

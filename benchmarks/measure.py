@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.embedding_peers import EmbedPeer, check_vectors
+from benchmarks.embedding_peers import texts as embedding_texts
 from benchmarks.peers import FLOOR, Peer
 from benchmarks.sse_server import ServerProcess
 
@@ -33,6 +35,7 @@ __all__ = [
     "Config",
     "Sample",
     "count_connections",
+    "embedding_throughput",
     "measure_imports",
     "per_request",
     "per_token",
@@ -73,6 +76,10 @@ class Config:
     """Import time: which subjects (names of :data:`IMPORT_SUBJECTS`); empty means all."""
     cold_start_subjects: tuple[str, ...] = ()
     """Cold start: which subjects (names of :data:`COLD_START_SUBJECTS`); empty means all."""
+    embed_texts: int = 10_000
+    """Embeddings: short texts embedded per peer per trial."""
+    embed_trials: int | None = None
+    """Embeddings: trials, if not ``trials``."""
 
 
 @dataclass
@@ -247,6 +254,25 @@ def throughput(peers: Sequence[Peer], config: Config) -> dict[str, dict[str, flo
                 await peer.aclose()
 
     return asyncio.run(main())
+
+
+def embedding_throughput(peers: Sequence[EmbedPeer], config: Config) -> dict[str, dict[str, float]]:
+    """Embeddings: seconds per text, embedding ``embed_texts`` short texts in one call.
+
+    Each peer embeds the same texts with its library's default batching, interleaved and
+    rotated like the other workloads; every result must equal the floor's vectors.
+    """
+    inputs = embedding_texts(config.embed_texts)
+    floor = next(peer for peer in peers if peer.kind == FLOOR)
+    reference = floor.embed(inputs)  # untimed: also warms every connection pool below
+
+    def measure(peer: EmbedPeer) -> tuple[float, float]:
+        result: list[list[float]] = []
+        cpu, wall = _timed(lambda: result.extend(peer.embed(inputs)))
+        check_vectors(peer, inputs, result, reference)
+        return cpu / len(inputs), wall / len(inputs)
+
+    return _interleaved(peers, config.embed_trials or config.trials, measure)  # type: ignore[arg-type]
 
 
 def count_connections(

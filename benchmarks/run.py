@@ -20,6 +20,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import measure
+from benchmarks.embedding_peers import build_embedding_peers
 from benchmarks.measure import COLD_START_SUBJECTS, IMPORT_SUBJECTS, Config
 from benchmarks.peers import build_peers
 from benchmarks.report import (
@@ -34,10 +35,11 @@ RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 
 CONFIGS: dict[str, Config] = {
     # About 3 minutes on a 2-core machine.
-    "full": Config(trials=7),
+    "full": Config(trials=7, embed_trials=5),
     # Under 20 s: fewer and shorter trials, and only the core's import.
     "quick": Config(
         trials=3,
+        embed_texts=2_000,
         requests_per_trial=15,
         long_tokens=256,
         streams_per_trial=2,
@@ -52,6 +54,7 @@ CONFIGS: dict[str, Config] = {
     # For the test suite: every workload runs, on the smallest sizes that still mean something.
     "smoke": Config(
         trials=2,
+        embed_texts=250,
         requests_per_trial=3,
         long_tokens=64,
         short_tokens=4,
@@ -95,6 +98,23 @@ Why each of our figures is what it is (profiles, and what would change it): the 
 
 def _subset(subjects: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, v in subjects.items() if not names or k in names}
+
+
+def _run_embeddings(base_url: str, config: Config, results: dict[str, Any]) -> None:
+    """The embeddings workload, with its own peers (see :mod:`benchmarks.embedding_peers`):
+    figures in ``workloads["embeddings"]``, peers in ``embedding_peers``, and skipped peers
+    in ``embedding_skipped``."""
+    peer_set = build_embedding_peers(base_url)
+    try:
+        gc.collect()
+        gc.freeze()
+        results["workloads"]["embeddings"] = measure.embedding_throughput(peer_set.peers, config)
+    finally:
+        peer_set.close()
+    results["embedding_peers"] = {
+        peer.name: {"family": peer.family, "kind": peer.kind} for peer in peer_set.peers
+    }
+    results["embedding_skipped"] = peer_set.skipped
 
 
 def run_benchmarks(mode: str, log: Any = None) -> dict[str, Any]:
@@ -145,6 +165,8 @@ def run_benchmarks(mode: str, log: Any = None) -> dict[str, Any]:
         finally:
             for peer_set in peer_sets.values():
                 peer_set.close()
+        say(f"embeddings: {config.embed_texts} short texts per peer")
+        _run_embeddings(server.base_url("openai"), config, results)
         imports = _subset(IMPORT_SUBJECTS, config.import_subjects)
         say(f"imports in fresh interpreters: {', '.join(imports)}")
         results["imports"], failures = measure.measure_imports(config, imports)

@@ -10,6 +10,9 @@ Routes (``{wire}`` picks the wire format, see :data:`WIRES`):
 - ``POST /{wire}/v1/completions``: ``max_tokens`` tokens; JSON, or SSE when ``"stream": true``.
   Each SSE event goes out as its own HTTP chunk (as real servers flush them) but all of them
   in one socket write, so the client is never waiting for the server.
+- ``POST /{wire}/v1/embeddings``: one canned vector of :data:`EMBED_DIM` floats per input
+  (picked by the text's CRC), as JSON floats or, when ``encoding_format`` is ``base64``, as
+  base64 float32 (the openai SDK asks for base64 by default).
 - ``GET /{wire}/v1/models`` and ``GET /{wire}/v1/open_router/models``: one model.
 - ``GET /_stats``: ``{"connections": ..., "requests": ..., "streams": ...}``. A connection
   is counted at its first request that is not ``/_stats``, so reading the counters does not
@@ -22,17 +25,29 @@ The process prints ``PORT <n>`` on stdout once it listens, and exits when its st
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import http.client
 import json
 import os
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["MODEL_ID", "WIRES", "ServerProcess", "Wire", "serve"]
+__all__ = [
+    "EMBED_DIM",
+    "MODEL_ID",
+    "WIRES",
+    "ServerProcess",
+    "Wire",
+    "embedding_for",
+    "embeddings_body",
+    "serve",
+]
 
 MODEL_ID = "bench-model"
 PROMPT_TOKENS = 5
@@ -129,6 +144,56 @@ def stream_body(wire: Wire, n: int) -> bytes:
     return b"".join(parts)
 
 
+# --- embeddings ------------------------------------------------------------------------
+
+# Floats per vector: what small sentence-embedding models give (MiniLM has 384; 128 keeps a
+# 10,000-text run short while the vectors still dominate the bytes, as they do in practice).
+EMBED_DIM = 128
+# Distinct canned vectors; a text gets the one its CRC picks, so every peer, whatever its
+# batching, must return the same vector for the same text, in input order.
+_VECTOR_COUNT = 64
+
+
+def _vector(k: int) -> list[float]:
+    # float32 values, so the JSON and base64 forms carry exactly the same numbers.
+    values = [((k * 31 + i) % 1000) / 997.0 for i in range(EMBED_DIM)]
+    return list(struct.unpack(f"<{EMBED_DIM}f", struct.pack(f"<{EMBED_DIM}f", *values)))
+
+
+def _encoded_vectors(b64: bool) -> list[bytes]:
+    out = []
+    for k in range(_VECTOR_COUNT):
+        vector = _vector(k)
+        if b64:
+            out.append(_dumps(base64.b64encode(struct.pack(f"<{EMBED_DIM}f", *vector)).decode()))
+        else:
+            out.append(_dumps(vector))
+    return out
+
+
+_VECTORS = {False: _encoded_vectors(False), True: _encoded_vectors(True)}
+
+
+def embedding_for(text: str) -> list[float]:
+    """The vector the server returns for ``text``."""
+    return _vector(zlib.crc32(text.encode()) % _VECTOR_COUNT)
+
+
+def embeddings_body(inputs: list[str], b64: bool) -> bytes:
+    """The JSON body of an embeddings answer: pre-encoded vectors, one per input, in order."""
+    vectors = _VECTORS[b64]
+    items = [
+        b'{"object":"embedding","index":%d,"embedding":%b}'
+        % (i, vectors[zlib.crc32(text.encode()) % _VECTOR_COUNT])
+        for i, text in enumerate(inputs)
+    ]
+    n = len(inputs)
+    return (
+        b'{"object":"list","model":"%b","data":[%b],"usage":{"prompt_tokens":%d,'
+        b'"total_tokens":%d}}' % (MODEL_ID.encode(), b",".join(items), 4 * n, 4 * n)
+    )
+
+
 _JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
 _SSE_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
@@ -172,6 +237,11 @@ class _Responses:
                 response = _JSON_HEAD % len(body) + body
             self._cache[key] = response
         return response
+
+    def embeddings(self, inputs: list[str], b64: bool) -> bytes:
+        """An embeddings answer for ``inputs`` (joined from pre-encoded vectors)."""
+        body = embeddings_body(inputs, b64)
+        return _JSON_HEAD % len(body) + body
 
 
 class _Connection(asyncio.Protocol):
@@ -237,6 +307,11 @@ class _Connection(asyncio.Protocol):
             stats.streams += stream
             n = int(request.get("max_tokens") or 16)
             return self._responses.completion(wire, stream, n)
+        if method == "POST" and route == "v1/embeddings":
+            request = json.loads(body)
+            inputs = request.get("input")
+            inputs = inputs if isinstance(inputs, list) else [inputs]
+            return self._responses.embeddings(inputs, request.get("encoding_format") == "base64")
         if method == "GET" and route == "v1/models":
             return _json_response(b"200 OK", _MODELS)
         if method == "GET" and route == "v1/open_router/models":

@@ -1,7 +1,9 @@
-"""The README's demo: the client, a LangChain chain, a tool call and a LlamaIndex query.
+"""The README's demo: the client, a LangChain chain, a tool call and a LlamaIndex RAG query.
 
 Uses the Atoma cloud when ATOMA_API_KEY is set; otherwise the local server that
-``make demo`` starts (ATOMA_BASE_URL and ATOMA_DEMO_MODEL say where and which model).
+``make demo`` starts. ATOMA_BASE_URL says where; ATOMA_MODEL (completions),
+ATOMA_CHAT_MODEL (chat) and ATOMA_EMBED_MODEL (embeddings) say which models, since a server
+may serve each kind under its own id (ATOMA_DEMO_MODEL is read as ATOMA_MODEL).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import demo_llama_index
 from atoma_integrations import AtomaClient
 
 ATOMA_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
+ATOMA_EMBED_MODEL = "intfloat/multilingual-e5-large-instruct"
 
 
 def client_demo(model: str) -> None:
@@ -35,16 +38,18 @@ def client_demo(model: str) -> None:
 
 
 def main() -> int:
-    model = os.environ.get("ATOMA_DEMO_MODEL") or ATOMA_MODEL
+    model = os.environ.get("ATOMA_MODEL") or os.environ.get("ATOMA_DEMO_MODEL") or ATOMA_MODEL
+    chat_model = os.environ.get("ATOMA_CHAT_MODEL") or model
+    embed_model = os.environ.get("ATOMA_EMBED_MODEL") or ATOMA_EMBED_MODEL
     where = "the Atoma cloud" if os.environ.get("ATOMA_API_KEY") else "a local server"
     print(f"atoma-integrations demo on {where}\n")
     started = time.perf_counter()
     client_demo(model)
     demo_langchain.run(None, model)
     print()
-    demo_chat_tools.run(None, model)
+    demo_chat_tools.run(None, chat_model)
     print()
-    demo_llama_index.run(None, model)
+    demo_llama_index.run(None, model, embed_model)
     print(f"\nDemo finished in {time.perf_counter() - started:.1f}s.")
     return 0
 

@@ -20,4 +20,6 @@ export $server_env
 if [ "$TS_STARTED" = 1 ]; then
     trap 'bash scripts/local_server/stop_server.sh' EXIT
 fi
-ATOMA_BASE_URL="$TS_BASE_URL" ATOMA_DEMO_MODEL="$TS_MODEL_ID" "$VENV/bin/python" examples/demo.py
+# One server, one id per kind of model (completions, chat, embeddings).
+ATOMA_BASE_URL="$TS_BASE_URL" ATOMA_MODEL="$TS_MODEL_ID" ATOMA_CHAT_MODEL="$TS_CHAT_MODEL_ID" \
+    ATOMA_EMBED_MODEL="$TS_EMBED_MODEL_ID" "$VENV/bin/python" examples/demo.py

@@ -1,4 +1,4 @@
-"""What the LlamaIndex LLMs (``Atoma``, ``AtomaChat``) share: connection fields and metadata.
+"""What the LlamaIndex LLMs (``Atoma``, ``AtomaChat``) share: body extras and metadata.
 
 Both hold settings, never a connection: the key stays a ``SecretStr`` (or is read from the
 environment on each call and never stored), clients come from the process-shared caches of
@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from atoma_integrations._adapters import ClientSettings
-from atoma_integrations._config import resolve_config
+from atoma_integrations.llama_index._connection import ConnectionFields
 from atoma_integrations.llama_index._context import (
     context_window_for,
     known_context_window,
@@ -24,8 +23,9 @@ from atoma_integrations.llama_index._context import (
 __all__ = ["AtomaLLMBase", "check_streamable"]
 
 
-class AtomaLLMBase(BaseModel):
-    """Connection fields, extra body fields and metadata of the LlamaIndex LLMs.
+class AtomaLLMBase(ConnectionFields):
+    """Extra body fields and metadata of the LlamaIndex LLMs, on the connection fields that
+    every LlamaIndex adapter shares (``_connection.ConnectionFields``).
 
     List it before the LlamaIndex base class (``class Atoma(AtomaLLMBase, CustomLLM)``), so
     that its ``__init__`` runs and checks the settings when the object is built.
@@ -41,22 +41,6 @@ class AtomaLLMBase(BaseModel):
     """Tokens the model takes in and puts out per call; None asks the server once."""
     additional_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra JSON body fields for every call (backend extras such as ``top_k``)."""
-    api_key: SecretStr | None = Field(default=None, exclude=True)
-    """API key; None reads ATOMA_API_KEY, then ATOMASDK_BEARER_AUTH, for Atoma's URLs only."""
-    base_url: str | None = None
-    """Server base URL including ``/v1``; None reads ATOMA_BASE_URL, else the Atoma cloud."""
-    timeout: float | None = None
-    """Seconds to wait for each read (in a stream, between events); None keeps the default."""
-    max_retries: int = 2
-    """Retries after the first attempt on connection errors, 408, 429 and 5xx, in total."""
-    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
-    """Extra HTTP headers on every request (kept out of to_dict and repr: they may be secret)."""
-
-    def __init__(self, **data: Any) -> None:
-        super().__init__(**data)
-        # The client's own settings check, now rather than at the first call: a bad URL or
-        # a missing key for the Atoma cloud raises ConfigurationError naming the fix.
-        self._client_settings()
 
     @field_validator("additional_kwargs")
     @classmethod
@@ -69,27 +53,6 @@ class AtomaLLMBase(BaseModel):
                 f"pass generation parameters as {cls.__name__}(...) fields or per call"
             )
         return value
-
-    # -- connection -------------------------------------------------------------------
-
-    def _client_settings(self) -> ClientSettings:
-        # Resolved on each call (a few microseconds): the environment key is never stored
-        # on the object, so it cannot leak through pickling or serialization, and the
-        # key-safety rule of the core decides where it may go.
-        config = resolve_config(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        return ClientSettings(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=tuple(sorted(config.default_headers.items())),
-        )
 
     # -- metadata ---------------------------------------------------------------------
 

@@ -14,19 +14,29 @@ from atoma_integrations.resources.completions import (
     Completions,
     build_completion_body,
 )
+from atoma_integrations.resources.embeddings import (
+    AsyncEmbeddings,
+    EmbeddingParams,
+    Embeddings,
+    build_embedding_body,
+)
 from atoma_integrations.resources.models import AsyncModels, Models
 
 __all__ = [
     "AsyncChat",
     "AsyncChatCompletions",
     "AsyncCompletions",
+    "AsyncEmbeddings",
     "AsyncModels",
     "Chat",
     "ChatCompletionParams",
     "ChatCompletions",
     "CompletionParams",
     "Completions",
+    "EmbeddingParams",
+    "Embeddings",
     "Models",
     "build_chat_body",
     "build_completion_body",
+    "build_embedding_body",
 ]

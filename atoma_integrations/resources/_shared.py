@@ -60,9 +60,12 @@ def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
+        # The first error's place and reason: pydantic's first line only counts errors.
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
         raise AtomaError(
             f"The server's {response.status_code} response to {response.request.url.path} "
-            f"is not a valid {model.__name__}: {str(exc).splitlines()[0]} "
+            f"is not a valid {model.__name__} ({where}: {first['msg']}) "
             f"(body starts {response.content[:200]!r})"
         ) from exc
 

@@ -28,6 +28,12 @@ from atoma_integrations.types.completion import (
     CompletionRequest,
     Logprobs,
 )
+from atoma_integrations.types.embedding import (
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingRequest,
+    EmbeddingUsage,
+)
 from atoma_integrations.types.shared import Model, ModelList, Usage, build_models
 
 __all__ = [
@@ -46,6 +52,10 @@ __all__ = [
     "CompletionChoice",
     "CompletionChunk",
     "CompletionRequest",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingRequest",
+    "EmbeddingUsage",
     "Logprobs",
     "MessageParam",
     "Model",

@@ -123,16 +123,22 @@ def test_a_server_without_a_model_list_gets_the_default_window(
 
 
 def test_the_demo_streams_a_query_and_reports_usage(
-    server_base_url: str, server_model: str, capsys: pytest.CaptureFixture[str]
+    server_base_url: str,
+    server_model: str,
+    server_embed_model: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = Path(__file__).parents[2] / "examples" / "demo_llama_index.py"
     spec = importlib.util.spec_from_file_location("demo_llama_index", path)
     assert spec is not None and spec.loader is not None
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
-    saved = Settings._llm
-    demo.run(server_base_url, server_model)
+    saved = (Settings._llm, Settings._embed_model)
+    demo.run(server_base_url, server_model, server_embed_model)
     out = capsys.readouterr().out
     assert "A: " in out
+    assert "VectorStoreIndex over 3 documents (Atoma embeddings)" in out
+    # Three documents, then the question; two documents retrieved for the answer.
+    assert "[llama-index] 4 texts embedded (the documents, then the question), 2 documents" in out
     assert "[llama-index] 1 LLM call" in out
-    assert Settings._llm is saved  # the demo restores Settings
+    assert (Settings._llm, Settings._embed_model) == saved  # the demo restores Settings

@@ -47,14 +47,23 @@ def kernel_specs(tmp_path_factory: pytest.TempPathFactory) -> KernelSpecManager:
 
 @pytest.fixture
 def run_notebook(
-    kernel_specs: KernelSpecManager, server_base_url: str, server_model: str
+    kernel_specs: KernelSpecManager,
+    server_base_url: str,
+    server_model: str,
+    server_chat_model: str,
+    server_embed_model: str,
 ) -> RunNotebook:
     """A function that executes a notebook in ``notebooks/`` and returns it with outputs."""
 
     def run(name: str) -> nbformat.NotebookNode:
         notebook = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMA")}
-        env.update(TS_BASE_URL=server_base_url, TS_MODEL_ID=server_model)
+        env.update(
+            TS_BASE_URL=server_base_url,
+            TS_MODEL_ID=server_model,
+            TS_CHAT_MODEL_ID=server_chat_model,
+            TS_EMBED_MODEL_ID=server_embed_model,
+        )
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
         client = NotebookClient(
             notebook,
@@ -182,3 +191,27 @@ def test_chat_and_tools(run_notebook: RunNotebook, server_base_url: str) -> None
         r"^WeatherReport sky='(sunny|cloudy|rainy)' temperature_celsius=-?\d+",
         out("llama-structured"),
     )
+
+
+def test_rag_on_atoma(run_notebook: RunNotebook, server_embed_model: str) -> None:
+    notebook = run_notebook("rag_on_atoma.ipynb")
+    assert_no_errors(notebook)
+    out = functools.partial(cell_output, notebook)
+
+    assert f"embeddings from {server_embed_model}" in out("config")
+    embedded = re.search(r"^6 vectors of (\d+) floats, model (\S+)", out("embed"), re.MULTILINE)
+    assert embedded is not None and int(embedded.group(1)) > 0, out("embed")
+    assert embedded.group(2) == server_embed_model
+    # Six documents, one embedding request (embed_batch_size is 100): one callback event.
+    assert "indexed 6 documents in 1 embedding call(s)" in out("li-index")
+    # Each retriever returns two of the notebook's documents (with a score, in LlamaIndex).
+    documents = next(c.source for c in notebook.cells if c.get("id") == "documents")
+    hits = re.findall(r"^-?\d\.\d{3}  (.+)$", out("li-index"), re.MULTILINE)
+    assert len(hits) == 2 and all(f'"{hit}"' in documents for hit in hits), hits
+    answer, sources = out("li-query").rsplit("answered from ", 1)
+    assert answer.split("A:", 1)[1].strip(), answer
+    assert sources.startswith("2 retrieved document(s)")
+    retrieved = [line for line in out("lc-store").splitlines() if line.strip()]
+    assert len(retrieved) == 2 and all(f'"{line}"' in documents for line in retrieved)
+    assert out("lc-chain").split("A:", 1)[1].strip()
+    assert out("async").count(" ->") == 2

@@ -15,7 +15,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from atoma_integrations import AsyncAtomaClient, AtomaClient, ChatCompletionMessage, Usage
+from atoma_integrations import (
+    AsyncAtomaClient,
+    AtomaClient,
+    ChatCompletionMessage,
+    CreateEmbeddingResponse,
+    Usage,
+)
 
 MODES = ("sync", "async", "sync-chat", "async-chat")
 """The two clients, each on both endpoints: every fault is checked against all four."""
@@ -136,6 +142,42 @@ async def run_stream(
                         _take(outcome, chunk, chat)
                     outcome.usage = astream.usage
                     outcome.message = astream.message if chat else None
+    except Exception as exc:
+        outcome.error = exc
+    outcome.elapsed = time.monotonic() - start
+    return outcome
+
+
+EMBED_PARAMS: dict[str, Any] = {"model": "fault-embed", "input": ["one", "two", "three"]}
+"""A valid embeddings call of three texts."""
+
+
+@dataclass
+class EmbedOutcome:
+    """What one embeddings call gave the user: the response, or the exception."""
+
+    response: CreateEmbeddingResponse | None = None
+    """The decoded answer."""
+    error: BaseException | None = None
+    """The exception the call raised, if any."""
+    elapsed: float = 0.0
+    """Seconds from the call to its end or its exception."""
+
+
+async def run_embed(
+    mode: str, url: str, *, max_retries: int = 0, timeout: float | None = None, **params: Any
+) -> EmbedOutcome:
+    """``embeddings.create`` through the ``mode`` client; never raises."""
+    call = {**EMBED_PARAMS, **params}
+    outcome = EmbedOutcome()
+    start = time.monotonic()
+    try:
+        if mode == "sync":
+            with AtomaClient(**_client_kwargs(url, max_retries, timeout)) as client:
+                outcome.response = client.embeddings.create(**call)
+        else:
+            async with AsyncAtomaClient(**_client_kwargs(url, max_retries, timeout)) as aclient:
+                outcome.response = await aclient.embeddings.create(**call)
     except Exception as exc:
         outcome.error = exc
     outcome.elapsed = time.monotonic() - start

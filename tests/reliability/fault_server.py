@@ -715,6 +715,25 @@ def completion_reply(
     return Reply(200, json.dumps(body, ensure_ascii=False).encode(), headers=dict(headers))
 
 
+def embeddings_reply(
+    count: int, *, dim: int = 4, order: Sequence[int] | None = None, data: Any = None
+) -> Reply:
+    """A successful embeddings answer: ``count`` vectors (vector i is ``[i, i, ...]``),
+    listed in ``order`` (default: input order); ``data`` replaces the list verbatim."""
+    if data is None:
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(i)] * dim}
+            for i in (order if order is not None else range(count))
+        ]
+    body = {
+        "object": "list",
+        "model": "fault-embed",
+        "data": data,
+        "usage": {"prompt_tokens": count, "total_tokens": count},
+    }
+    return Reply(200, json.dumps(body).encode())
+
+
 def error_body(style: str, *, code: str | None, message: str) -> tuple[bytes, str]:
     """An error body in ``style`` ``atoma``, ``openai`` or ``text``, and its content type."""
     if style == "atoma":

@@ -8,7 +8,9 @@ how bytes are split across network reads (and can end in a dropped connection).
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +86,33 @@ def completion(text: str = "Hello", finish_reason: str = "stop", **extra: Any) -
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
         **extra,
     }
+
+
+def vector_for(text: str) -> list[float]:
+    """A vector that identifies its text, so a mix-up of order shows."""
+    return [float(len(text)), float(sum(map(ord, text)) % 97), 0.25]
+
+
+def embeddings_body(
+    texts: list[str], *, order: list[int] | None = None, b64: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """An embeddings answer for ``texts``, listing them in ``order`` (base64 if asked)."""
+    data = []
+    for i in order if order is not None else range(len(texts)):
+        vector: Any = vector_for(texts[i])
+        if b64:
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vector})
+    usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+    return {"object": "list", "model": "m", "data": data, "usage": usage, **extra}
+
+
+def embeddings_echo(request: httpx.Request) -> httpx.Response:
+    """Answers with one vector per input, in reverse order (servers may reorder)."""
+    body = json.loads(request.content)
+    texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+    order = list(reversed(range(len(texts))))
+    return json_reply(200, embeddings_body(texts, order=order))
 
 
 Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]

@@ -132,3 +132,31 @@ def test_the_report_names_the_machine_and_shows_the_tables(
         assert heading in markdown
     assert "Targets (DESIGN.md)" in stdout
     assert "AtomaClient" in stdout
+
+
+EMBEDDING_PEERS = {
+    FLOOR,
+    "openai SDK",
+    "AtomaClient",
+    "OpenAIEmbeddings",
+    "AtomaEmbeddings",
+    "OpenAIEmbedding",
+    "AtomaEmbedding",
+}
+
+
+def test_embeddings_workload_has_every_peer_and_a_verdict_per_target(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, markdown, _ = smoke_run
+    measured, skipped = set(results["embedding_peers"]), set(results["embedding_skipped"])
+    assert measured | skipped == EMBEDDING_PEERS and not measured & skipped
+    assert {FLOOR, "AtomaClient", "AtomaEmbeddings", "AtomaEmbedding"} <= measured
+    table = results["workloads"]["embeddings"]
+    assert set(table) == measured
+    assert table[FLOOR]["cpu_ratio"] == 1.0
+    assert all(f["cpu"] > 0 and f["wall"] > 0 for f in table.values())
+    figures = {t["figure"]: t for t in results["targets"] if t["figure"].startswith("embeddings")}
+    assert len(figures) == 5
+    assert figures["embeddings: AtomaClient (x httpx (floor))"]["met"] is not None
+    assert "## Embeddings, " in markdown

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 from atoma_integrations.langchain import AtomaLLM
+from tests.unit._mock_server import embeddings_body
 
 HOLD_TIMEOUT = 5.0  # only reached when the client under test is not concurrent
 
 
 class InFlightServer(ThreadingHTTPServer):
-    """A completions server that records the most requests it held at the same time."""
+    """A completions and embeddings server; records the most requests it held at once."""
 
     daemon_threads = True
 
@@ -72,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.enter()
         self.server.leave()
+        if self.path.endswith("/embeddings"):
+            self._reply("application/json", json.dumps(embeddings_body(body["input"])).encode())
+            return
         text = f"echo:{body['prompt']}"
         usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
         if body.get("stream"):
@@ -86,6 +90,9 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.dumps({"model": body["model"], "choices": [choice], "usage": usage})
             payload = payload.encode()
             content_type = "application/json"
+        self._reply(content_type, payload)
+
+    def _reply(self, content_type: str, payload: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
