@@ -15,21 +15,35 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
-from atoma_integrations.resources import CompletionParams, build_completion_body
-from atoma_integrations.types import Usage
+from atoma_integrations.resources import (
+    ChatCompletionParams,
+    CompletionParams,
+    EmbeddingParams,
+    build_chat_body,
+    build_completion_body,
+    build_embedding_body,
+)
 
 __all__ = [
+    "Counts",
     "RowCall",
     "RowResult",
     "RowsCall",
+    "chat_call",
     "completion_call",
+    "counts",
+    "embedding_call",
     "is_client",
     "is_instance_of",
     "one_row_per_request",
 ]
+
+
+Counts: TypeAlias = "tuple[int, int, int] | None"
+"""A request's ``(prompt_tokens, completion_tokens, total_tokens)``; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +52,22 @@ class RowResult:
 
     value: Any
     """The row's result (generated text, message content, vector)."""
-    usage: Usage | None
-    """Token counts of the request, or None when the server sent none."""
+    usage: Counts
+    """Token counts of the row's request, or None when the server sent none."""
+
+
+def counts(usage: Any) -> Counts:
+    """Counts from any usage object (``Usage``, ``EmbeddingUsage``) or mapping of them."""
+    if usage is None:
+        return None
+    names = ("prompt_tokens", "completion_tokens", "total_tokens")
+    if isinstance(usage, Mapping):
+        prompt, completion, total = (usage.get(name) for name in names)
+    else:
+        prompt, completion, total = (getattr(usage, name, None) for name in names)
+    if prompt is None and total is None:
+        return None
+    return (int(prompt or 0), int(completion or 0), int(total or 0))
 
 
 RowCall: TypeAlias = Callable[[Any], Awaitable[RowResult]]
@@ -101,6 +129,17 @@ def _require_text(value: Any, what: str) -> str:
     return value
 
 
+def _no_parameters_with_an_adapter(
+    source: object, model: str | None, params: Mapping[str, Any]
+) -> None:
+    if model is not None or params:
+        given = ", ".join(sorted([*params, *(["model"] if model is not None else [])]))
+        raise TypeError(
+            f"{given}: set these on the {type(source).__name__} itself; "
+            "model and request parameters are for a client source"
+        )
+
+
 def completion_call(source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
     """The call that completes one prompt with ``source``.
 
@@ -113,23 +152,17 @@ def completion_call(source: object, model: str | None, params: Mapping[str, Any]
             raise TypeError("model is required when the source is a client")
         base: dict[str, Any] = {**params, "model": model, "prompt": "check"}
         # Validates every parameter with the client's own rules; raises naming the field.
-        build_completion_body(base, stream=False)  # type: ignore[arg-type]
+        build_completion_body(cast(CompletionParams, base), stream=False)
         clients = _LoopClient(source)
 
         async def with_client(prompt: Any) -> RowResult:
-            call: CompletionParams = {**base, "prompt": _require_text(prompt, "a prompt")}  # type: ignore[typeddict-item]
+            call = cast(CompletionParams, {**base, "prompt": _require_text(prompt, "a prompt")})
             completion = await clients.get().completions.create(**call)
-            return RowResult(
-                completion.choices[0].text if completion.choices else "", completion.usage
-            )
+            text = completion.choices[0].text if completion.choices else ""
+            return RowResult(text, counts(completion.usage))
 
         return with_client
-    if model is not None or params:
-        given = ", ".join(sorted([*params, *(["model"] if model is not None else [])]))
-        raise TypeError(
-            f"{given}: set these on the {type(source).__name__} itself; "
-            "model and generation parameters are for a client source"
-        )
+    _no_parameters_with_an_adapter(source, model, params)
     if is_instance_of(source, "atoma_integrations.langchain.llms", "AtomaLLM"):
         return _langchain_completion(source)
     if is_instance_of(source, "atoma_integrations.llama_index.llms", "Atoma"):
@@ -140,20 +173,10 @@ def completion_call(source: object, model: str | None, params: Mapping[str, Any]
     )
 
 
-def _usage_from_counts(counts: Mapping[str, Any] | None) -> Usage | None:
-    if not counts:
-        return None
-    return Usage(
-        prompt_tokens=int(counts.get("prompt_tokens", 0)),
-        completion_tokens=int(counts.get("completion_tokens", 0)),
-        total_tokens=int(counts.get("total_tokens", 0)),
-    )
-
-
 def _langchain_completion(llm: Any) -> RowCall:
     async def call(prompt: Any) -> RowResult:
         result = await llm.agenerate([_require_text(prompt, "a prompt")])
-        usage = _usage_from_counts((result.llm_output or {}).get("token_usage"))
+        usage = counts((result.llm_output or {}).get("token_usage"))
         return RowResult(result.generations[0][0].text, usage)
 
     return call
@@ -162,7 +185,143 @@ def _langchain_completion(llm: Any) -> RowCall:
 def _llama_index_completion(llm: Any) -> RowCall:
     async def call(prompt: Any) -> RowResult:
         response = await llm.acomplete(_require_text(prompt, "a prompt"))
-        raw = response.raw
-        return RowResult(response.text, getattr(raw, "usage", None))
+        return RowResult(response.text, counts(getattr(response.raw, "usage", None)))
 
     return call
+
+
+# -- chat ------------------------------------------------------------------------------------
+
+
+def _messages(value: Any, system_prompt: str | None) -> list[dict[str, str]]:
+    """A row's chat input as OpenAI messages: a string is one user message; a list of
+    ``{"role", "content"}`` mappings (how Ray hands over a list-of-structs column) is taken
+    as it is. ``system_prompt`` goes first when set."""
+    if isinstance(value, str):
+        messages = [{"role": "user", "content": value}]
+    elif isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else list(value)
+        messages = []
+        for item in items:
+            if not isinstance(item, Mapping) or not {"role", "content"} <= set(item):
+                raise TypeError(
+                    "a chat row must be a string or a list of {'role', 'content'} messages, "
+                    f"got an item {item!r:.80}"
+                )
+            messages.append({"role": str(item["role"]), "content": str(item["content"])})
+        if not messages:
+            raise ValueError("a chat row has no messages")
+    else:
+        raise TypeError(
+            "a chat row must be a string or a list of {'role', 'content'} messages, "
+            f"got {type(value).__name__}: {value!r:.80}"
+        )
+    if system_prompt is not None:
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
+def chat_call(
+    source: object, model: str | None, params: Mapping[str, Any], system_prompt: str | None
+) -> RowCall:
+    """The call that answers one row's messages with ``source`` (text content per row)."""
+    if is_client(source):
+        assert isinstance(source, (AtomaClient, AsyncAtomaClient))
+        if not model:
+            raise TypeError("model is required when the source is a client")
+        base: dict[str, Any] = {**params, "model": model, "messages": _messages("check", None)}
+        build_chat_body(cast(ChatCompletionParams, base), stream=False)
+        clients = _LoopClient(source)
+
+        async def with_client(value: Any) -> RowResult:
+            messages = _messages(value, system_prompt)
+            call = cast(ChatCompletionParams, {**base, "messages": messages})
+            completion = await clients.get().chat.completions.create(**call)
+            content = completion.choices[0].message.content if completion.choices else None
+            return RowResult(content, counts(completion.usage))
+
+        return with_client
+    _no_parameters_with_an_adapter(source, model, params)
+    if is_instance_of(source, "atoma_integrations.langchain.chat_models", "ChatAtoma"):
+        chat: Any = source
+
+        async def langchain(value: Any) -> RowResult:
+            message = await chat.ainvoke(_messages(value, system_prompt))
+            usage = message.usage_metadata or {}
+            return RowResult(
+                message.content,
+                counts(
+                    {
+                        "prompt_tokens": usage.get("input_tokens"),
+                        "completion_tokens": usage.get("output_tokens"),
+                        "total_tokens": usage.get("total_tokens"),
+                    }
+                ),
+            )
+
+        return langchain
+    if is_instance_of(source, "atoma_integrations.llama_index.chat", "AtomaChat"):
+        llm: Any = source
+        from llama_index.core.llms import ChatMessage  # the adapter's module loaded it
+
+        async def llama_index(value: Any) -> RowResult:
+            messages = [ChatMessage(**m) for m in _messages(value, system_prompt)]
+            response = await llm.achat(messages)
+            return RowResult(response.message.content, counts(getattr(response.raw, "usage", None)))
+
+        return llama_index
+    raise TypeError(
+        "source must be an AtomaClient, AsyncAtomaClient, ChatAtoma (LangChain) or AtomaChat "
+        f"(LlamaIndex), got {type(source).__name__}"
+    )
+
+
+# -- embeddings ------------------------------------------------------------------------------
+
+
+def embedding_call(source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
+    """The call that embeds several rows' texts in one request with ``source``.
+
+    The request's usage goes on its first row and zeros on the others, so the usage columns
+    sum to what was billed; a per-row split of one request's tokens is not known.
+    """
+    if is_client(source):
+        assert isinstance(source, (AtomaClient, AsyncAtomaClient))
+        if not model:
+            raise TypeError("model is required when the source is a client")
+        base: dict[str, Any] = {**params, "model": model, "input": ["check"]}
+        build_embedding_body(cast(EmbeddingParams, base))
+        clients = _LoopClient(source)
+
+        async def with_client(values: list[Any]) -> list[RowResult]:
+            texts = [_require_text(v, "a text to embed") for v in values]
+            call = cast(EmbeddingParams, {**base, "input": texts})
+            response = await clients.get().embeddings.create(**call)
+            usage = counts(response.usage)
+            return [
+                RowResult(item.embedding, usage if i == 0 or usage is None else (0, 0, 0))
+                for i, item in enumerate(response.data)
+            ]
+
+        return with_client
+    _no_parameters_with_an_adapter(source, model, params)
+    if is_instance_of(source, "atoma_integrations.langchain.embeddings", "AtomaEmbeddings"):
+        embeddings: Any = source
+
+        async def langchain(values: list[Any]) -> list[RowResult]:
+            texts = [_require_text(v, "a text to embed") for v in values]
+            return [RowResult(v, None) for v in await embeddings.aembed_documents(texts)]
+
+        return langchain
+    if is_instance_of(source, "atoma_integrations.llama_index.embeddings", "AtomaEmbedding"):
+        embedding: Any = source
+
+        async def llama_index(values: list[Any]) -> list[RowResult]:
+            texts = [_require_text(v, "a text to embed") for v in values]
+            return [RowResult(v, None) for v in await embedding.aget_text_embedding_batch(texts)]
+
+        return llama_index
+    raise TypeError(
+        "source must be an AtomaClient, AsyncAtomaClient, AtomaEmbeddings (LangChain) or "
+        f"AtomaEmbedding (LlamaIndex), got {type(source).__name__}"
+    )

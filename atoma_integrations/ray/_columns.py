@@ -19,13 +19,23 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from atoma_integrations._concurrency import gather_bounded
 from atoma_integrations.errors import AtomaError
 from atoma_integrations.ray._calls import (
+    Counts,
     RowResult,
     RowsCall,
+    chat_call,
     completion_call,
+    embedding_call,
     one_row_per_request,
 )
 
-__all__ = ["USAGE_COLUMNS", "ColumnMapper", "CompleteColumn", "OnError"]
+__all__ = [
+    "USAGE_COLUMNS",
+    "ChatColumn",
+    "ColumnMapper",
+    "CompleteColumn",
+    "EmbedColumn",
+    "OnError",
+]
 
 OnError: TypeAlias = Literal["raise", "column"]
 """``"raise"``: the first failed row fails the job with its typed error (after the
@@ -33,7 +43,8 @@ client's retries). ``"column"``: a failed row gets None results and its error in
 error column, and every other row goes on."""
 
 USAGE_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens")
-"""Names of the usage columns, one int per row (None when unknown or failed)."""
+"""Names of the usage columns, one int per row (None when unknown or failed); embeddings
+have no ``completion_tokens`` column."""
 
 # What a failed row records in "column" mode: the request failed (typed error after the
 # client's retries) or the row's value could not be sent (wrong type, invalid content).
@@ -66,6 +77,8 @@ class ColumnMapper:
     """The input column when none is given."""
     default_output_column: ClassVar[str] = ""
     """The result column when none is given."""
+    usage_names: ClassVar[tuple[str, ...]] = USAGE_COLUMNS
+    """The usage columns this kind of request reports (embeddings have no completion)."""
 
     def __init__(
         self,
@@ -108,10 +121,10 @@ class ColumnMapper:
         self.error_column = error_column
         """The new column with ``"ErrorClass: message"`` per failed row (``column`` mode)."""
         self.usage_columns = usage_columns
-        """Add ``prompt_tokens``, ``completion_tokens`` and ``total_tokens`` columns."""
+        """Add the usage columns (``prompt_tokens``, ``completion_tokens``, ``total_tokens``)."""
         new = [self.output_column]
         if usage_columns:
-            new += USAGE_COLUMNS
+            new += self.usage_names
         if on_error == "column":
             new.append(error_column)
         for name in (self.input_column, *new):
@@ -207,28 +220,22 @@ class ColumnMapper:
 
     def _columns(self, outcomes: Sequence[RowResult | BaseException]) -> dict[str, Any]:
         results: list[Any] = []
-        usages: list[list[int | None]] = [[] for _ in USAGE_COLUMNS]
+        usages: list[Counts] = []
         errors: list[str | None] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 results.append(None)
+                usages.append(None)
                 errors.append(f"{type(outcome).__name__}: {outcome}")
-                counts: tuple[int | None, ...] = (None, None, None)
             else:
                 results.append(outcome.value)
+                usages.append(outcome.usage)
                 errors.append(None)
-                usage = outcome.usage
-                counts = (
-                    (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
-                    if usage is not None
-                    else (None, None, None)
-                )
-            for column, count in zip(usages, counts, strict=True):
-                column.append(count)
         columns: dict[str, Any] = {self.output_column: self._result_array(results)}
         if self.usage_columns:
-            for name, column in zip(USAGE_COLUMNS, usages, strict=True):
-                columns[name] = _int_array(column)
+            for name in self.usage_names:
+                at = USAGE_COLUMNS.index(name)
+                columns[name] = _int_array([u[at] if u is not None else None for u in usages])
         if self.on_error == "column":
             columns[self.error_column] = _object_array(errors)
         return columns
@@ -277,3 +284,67 @@ class CompleteColumn(ColumnMapper):
 
     def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
         return one_row_per_request(completion_call(source, model, params))
+
+
+class ChatColumn(ColumnMapper):
+    """Answer each row's messages: ``response`` (the reply's text) and usage columns.
+
+    A row is a string (one user message) or a list of ``{"role", "content"}`` messages;
+    ``system_prompt`` is put first when set. ``source`` is an ``AtomaClient`` /
+    ``AsyncAtomaClient`` (then pass ``model=`` and chat parameters under the client's names)
+    or a ``ChatAtoma`` (LangChain) / ``AtomaChat`` (LlamaIndex), called through its own
+    ``ainvoke`` / ``achat``. The column holds the text content; tool calls are not kept.
+    """
+
+    kind = "chat"
+    default_input_column = "messages"
+    default_output_column = "response"
+
+    def __init__(self, source: object, *, system_prompt: str | None = None, **options: Any) -> None:
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise TypeError(f"system_prompt must be a string, got {system_prompt!r}")
+        self.system_prompt = system_prompt
+        """A system message put before each row's messages (None: none)."""
+        super().__init__(source, **options)
+        self._init_kwargs["system_prompt"] = system_prompt
+
+    def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
+        return one_row_per_request(chat_call(source, model, params, self.system_prompt))
+
+
+class EmbedColumn(ColumnMapper):
+    """Embed each row's text: ``embedding`` (a float32 vector) and usage columns.
+
+    ``inputs_per_request`` rows go in one request (the API takes a list); the request's
+    usage is on its first row and zeros on the others, so the columns sum to what was
+    billed. ``source`` is an ``AtomaClient`` / ``AsyncAtomaClient`` (then pass ``model=``
+    and ``dimensions`` / ``user`` ...) or an ``AtomaEmbeddings`` (LangChain) /
+    ``AtomaEmbedding`` (LlamaIndex), which report no usage (the columns are then None).
+    """
+
+    kind = "embed"
+    default_input_column = "text"
+    default_output_column = "embedding"
+    usage_names = ("prompt_tokens", "total_tokens")
+
+    def __init__(self, source: object, *, inputs_per_request: int = 32, **options: Any) -> None:
+        if isinstance(inputs_per_request, bool) or not isinstance(inputs_per_request, int):
+            raise TypeError(f"inputs_per_request must be an int, got {inputs_per_request!r}")
+        if inputs_per_request < 1:
+            raise ValueError(f"inputs_per_request must be at least 1, got {inputs_per_request}")
+        self.rows_per_request = inputs_per_request
+        super().__init__(source, **options)
+        self._init_kwargs["inputs_per_request"] = inputs_per_request
+
+    def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
+        return embedding_call(source, model, params)
+
+    def _result_array(self, results: list[Any]) -> Any:
+        import numpy as np
+
+        vectors = [None if r is None else np.asarray(r, dtype=np.float32) for r in results]
+        sizes = {v.shape for v in vectors if v is not None}
+        if len(sizes) == 1 and all(v is not None for v in vectors):
+            # One 2-d array: Ray stores it as a fixed-shape tensor column.
+            return np.stack(vectors)  # type: ignore[arg-type]
+        return _object_array(vectors)

@@ -67,3 +67,53 @@ class CompleteWithLlamaIndex:
         responses = await asyncio.gather(*(self.llm.acomplete(str(p)) for p in batch["prompt"]))
         texts = [r.text for r in responses]
         return {**batch, "completion": np.array(texts, dtype=object)}
+
+
+class ChatWithLangChain:
+    """LangChain's chat model: ``abatch`` over the rows' prompts as user messages."""
+
+    def __init__(self, chat: Any) -> None:
+        self.chat = chat
+
+    async def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        messages = await self.chat.abatch([[("user", str(p))] for p in batch["prompt"]])
+        texts = [m.content for m in messages]
+        return {**batch, "response": np.array(texts, dtype=object)}
+
+
+class ChatWithLlamaIndex:
+    """LlamaIndex's chat LLM: ``achat`` per row, gathered."""
+
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
+
+    async def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        from llama_index.core.llms import ChatMessage
+
+        responses = await asyncio.gather(
+            *(self.llm.achat([ChatMessage(role="user", content=str(p))]) for p in batch["prompt"])
+        )
+        texts = [r.message.content for r in responses]
+        return {**batch, "response": np.array(texts, dtype=object)}
+
+
+class EmbedWithLangChain:
+    """LangChain's embeddings: ``aembed_documents`` on the whole batch."""
+
+    def __init__(self, embeddings: Any) -> None:
+        self.embeddings = embeddings
+
+    async def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        vectors = await self.embeddings.aembed_documents([str(t) for t in batch["text"]])
+        return {**batch, "embedding": np.asarray(vectors, dtype=np.float32)}
+
+
+class EmbedWithLlamaIndex:
+    """LlamaIndex's embedding model: ``aget_text_embedding_batch`` on the whole batch."""
+
+    def __init__(self, embedding: Any) -> None:
+        self.embedding = embedding
+
+    async def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        vectors = await self.embedding.aget_text_embedding_batch([str(t) for t in batch["text"]])
+        return {**batch, "embedding": np.asarray(vectors, dtype=np.float32)}

@@ -15,12 +15,13 @@ import ray
 import ray.data
 
 from atoma_integrations import AsyncAtomaClient, BadRequestError, RateLimitError
-from atoma_integrations.ray import CompleteColumn, map_column
+from atoma_integrations.ray import CompleteColumn, EmbedColumn, map_column
 from tests.reliability.fault_server import (
     Behaviour,
     FaultServer,
     RecordedRequest,
     completion_reply,
+    embeddings_reply,
     error_reply,
 )
 
@@ -125,3 +126,34 @@ def test_the_same_typed_error_reaches_a_by_hand_map_batches_with_the_documented_
             compute=ray.data.ActorPoolStrategy(size=1),
         ).take_all()
     assert caught.value.status_code == 400
+
+
+def _embed(request: RecordedRequest) -> Behaviour:
+    texts = json.loads(request.body)["input"]
+    if any(t.startswith("BAD") for t in texts):
+        return error_reply(400, code="BAD_REQUEST", message="input rejected")
+    return embeddings_reply(len(texts), dim=3)
+
+
+def test_embeddings_error_column_on_ray_keeps_vectors_beside_failed_rows(
+    ray_cluster: Any, server: FaultServer
+) -> None:
+    server.always(_embed)
+    client = AsyncAtomaClient(base_url=server.url, max_retries=0)
+    ds = ray.data.from_items([{"id": i, "text": _prompt(i)} for i in range(ROWS)])
+    rows = map_column(
+        ds,
+        EmbedColumn,
+        source=client,
+        model="fault-embed",
+        inputs_per_request=1,
+        on_error="column",
+        batch_size=50,
+    ).take_all()
+
+    assert sorted(int(r["id"]) for r in rows) == list(range(ROWS))
+    for row in rows:
+        if int(row["id"]) in BAD:
+            assert row["embedding"] is None and row["error"].startswith("BadRequestError: ")
+        else:
+            assert row["error"] is None and list(row["embedding"]) == [0.0, 0.0, 0.0]

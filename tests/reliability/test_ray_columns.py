@@ -18,7 +18,13 @@ import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, ConfigurationError, NotFoundError
 from atoma_integrations.langchain import AtomaLLM
-from atoma_integrations.ray import USAGE_COLUMNS, CompleteColumn, map_column
+from atoma_integrations.ray import (
+    USAGE_COLUMNS,
+    ChatColumn,
+    CompleteColumn,
+    EmbedColumn,
+    map_column,
+)
 
 from .fault_server import (
     Behaviour,
@@ -26,6 +32,7 @@ from .fault_server import (
     RecordedRequest,
     Reply,
     completion_reply,
+    embeddings_reply,
     error_reply,
 )
 
@@ -174,3 +181,95 @@ def test_a_pandas_batch_comes_back_as_a_new_frame(fault_server: FaultServer) -> 
     assert list(out.columns) == ["prompt", "completion"]
     assert list(out["completion"]) == ["<x>", "<y>"]
     assert list(frame.columns) == ["prompt"]
+
+
+# -- chat and embeddings ----------------------------------------------------------------------
+
+
+def _embed(request: RecordedRequest) -> Behaviour:
+    texts = json.loads(request.body)["input"]
+    if any(t.startswith("BAD") for t in texts):
+        return error_reply(400, code="BAD_REQUEST", message="input rejected")
+    return embeddings_reply(len(texts), dim=3)
+
+
+def test_embed_column_sends_groups_of_rows_and_a_failed_request_fails_each_of_its_rows(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always(_embed)
+    client = AsyncAtomaClient(base_url=fault_server.url, max_retries=0)
+    mapper = EmbedColumn(client, model="e", inputs_per_request=3, on_error="column")
+    texts = ["a", "b", "c", "d", "BAD e", "f", "g"]
+    out = asyncio.run(mapper({"text": np.array(texts, dtype=object)}))
+
+    assert [json.loads(r.body)["input"] for r in fault_server.requests] == [
+        ["a", "b", "c"],
+        ["d", "BAD e", "f"],
+        ["g"],
+    ]
+    vectors = list(out["embedding"])
+    assert [None if v is None else v.tolist() for v in vectors] == [
+        [0, 0, 0],
+        [1, 1, 1],
+        [2, 2, 2],
+        None,
+        None,
+        None,
+        [0, 0, 0],
+    ]
+    assert all(v.dtype == np.float32 for v in vectors if v is not None)
+    assert [e is None for e in out["error"]] == [True, True, True, False, False, False, True]
+    assert out["error"][4] == out["error"][3] and out["error"][3].startswith("BadRequestError")
+    # The request's usage is on its first row, zeros on the others: the column sums right.
+    assert list(out["prompt_tokens"]) == [3, 0, 0, None, None, None, 1]
+    assert set(out) == {"text", "embedding", "prompt_tokens", "total_tokens", "error"}
+
+
+def test_embed_column_returns_one_2d_array_when_every_row_succeeds(
+    fault_server: FaultServer,
+) -> None:
+    fault_server.always(_embed)
+    mapper = EmbedColumn(
+        AsyncAtomaClient(base_url=fault_server.url), model="e", inputs_per_request=2
+    )
+    out = asyncio.run(mapper({"text": np.array(["a", "b", "c"], dtype=object)}))
+    assert out["embedding"].shape == (3, 3) and out["embedding"].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "message"),
+    [
+        (
+            EmbedColumn,
+            {"model": "e", "inputs_per_request": 0},
+            "inputs_per_request must be at least 1",
+        ),
+        (EmbedColumn, {"model": "e", "dimensions": 0}, "dimensions"),
+        (ChatColumn, {"model": "c", "system_prompt": 3}, "system_prompt must be a string"),
+        (ChatColumn, {"model": "c", "tool_choice": "sometimes"}, "tool_choice"),
+        (ChatColumn, {"max_tokens": 3}, "model is required"),
+    ],
+)
+def test_chat_and_embed_columns_check_their_arguments_when_built(
+    cls: type, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        cls(AsyncAtomaClient(base_url="http://127.0.0.1:9/v1"), **options)
+
+
+def test_a_chat_row_that_is_not_messages_is_recorded_before_any_request(
+    fault_server: FaultServer,
+) -> None:
+    client = AsyncAtomaClient(base_url=fault_server.url, max_retries=0)
+    mapper = ChatColumn(client, model="c", on_error="column", usage_columns=False)
+    rows = np.empty(3, dtype=object)
+    rows[:] = [42, [{"role": "user"}], []]
+    out = asyncio.run(mapper({"messages": rows}))
+    assert list(out["error"]) == [
+        "TypeError: a chat row must be a string or a list of {'role', 'content'} messages, "
+        "got int: 42",
+        "TypeError: a chat row must be a string or a list of {'role', 'content'} messages, "
+        "got an item {'role': 'user'}",
+        "ValueError: a chat row has no messages",
+    ]
+    assert fault_server.requests == []
