@@ -203,12 +203,16 @@ def _messages(value: Any, system_prompt: str | None) -> list[dict[str, str]]:
         items = value.tolist() if hasattr(value, "tolist") else list(value)
         messages = []
         for item in items:
-            if not isinstance(item, Mapping) or not {"role", "content"} <= set(item):
+            if (
+                not isinstance(item, Mapping)
+                or not isinstance(item.get("role"), str)
+                or not isinstance(item.get("content"), str)
+            ):
                 raise TypeError(
-                    "a chat row must be a string or a list of {'role', 'content'} messages, "
-                    f"got an item {item!r:.80}"
+                    "a chat row must be a string or a list of {'role', 'content'} messages "
+                    f"with string values, got an item {item!r:.80}"
                 )
-            messages.append({"role": str(item["role"]), "content": str(item["content"])})
+            messages.append({"role": item["role"], "content": item["content"]})
         if not messages:
             raise ValueError("a chat row has no messages")
     else:

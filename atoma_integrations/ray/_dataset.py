@@ -30,6 +30,7 @@ def map_column(
     *,
     actors: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    num_cpus: float | None = None,
     runtime_env: dict[str, Any] | None = None,
     **options: Any,
 ) -> Dataset:
@@ -40,7 +41,8 @@ def map_column(
     once on the driver (no request is sent), then shipped to each actor, where the source
     is unpickled (an environment key is read again there: set ``ATOMA_API_KEY`` on the
     workers or pass ``runtime_env={"env_vars": {...}}``). Requests in flight in total:
-    ``actors * max_in_flight``.
+    ``actors * max_in_flight``. ``num_cpus`` is what each actor reserves (Ray's default:
+    1); the actors mostly wait on the network, so a fraction fits more actors on a machine.
 
     The returned dataset's context has ``raise_original_map_exception`` set, so in
     ``on_error="raise"`` mode the first failed row fails the job with its typed error
@@ -52,6 +54,8 @@ def map_column(
         raise ValueError(f"actors must be a positive int, got {actors!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if num_cpus is not None and (isinstance(num_cpus, bool) or not num_cpus > 0):
+        raise ValueError(f"num_cpus must be a positive number, got {num_cpus!r}")
     mapper(**options)  # every argument checked now, on the driver; it sends nothing
 
     import ray.data  # Ray is an optional extra, imported when used
@@ -63,5 +67,6 @@ def map_column(
         compute=ray.data.ActorPoolStrategy(size=actors),
         batch_size=batch_size,
         batch_format="numpy",
+        num_cpus=num_cpus,
         runtime_env=runtime_env,
     )

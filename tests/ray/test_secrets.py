@@ -17,10 +17,10 @@ import ray
 import ray.data
 from ray import cloudpickle
 
-from atoma_integrations import AsyncAtomaClient, AtomaClient
-from atoma_integrations.langchain import AtomaLLM
-from atoma_integrations.llama_index import Atoma
-from atoma_integrations.ray import CompleteColumn, map_column
+from atoma_integrations import AsyncAtomaClient, AtomaClient, ConfigurationError
+from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
+from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
+from atoma_integrations.ray import ChatColumn, CompleteColumn, EmbedColumn, map_column
 from tests.reliability.fault_server import FaultServer, completion_reply
 
 pytestmark = pytest.mark.ray
@@ -32,14 +32,21 @@ EXPLICIT_KEY = "sk-explicit-0c1d2e3f4a5b"
 
 
 def _objects(url: str | None, key: str | None) -> dict[str, object]:
-    llm_args: dict[str, Any] = {"model": "m", "max_tokens": 3, "base_url": url, "api_key": key}
-    client_args: dict[str, Any] = {"api_key": key, "base_url": url}
+    """Every client, adapter and column class, built with ``key`` (None: from the env)."""
+    conn: dict[str, Any] = {"api_key": key, "base_url": url}
+    llm = {"model": "m", "max_tokens": 3, **conn}
     return {
-        "AtomaClient": AtomaClient(**client_args),
-        "AsyncAtomaClient": AsyncAtomaClient(**client_args),
-        "AtomaLLM": AtomaLLM(**llm_args),
-        "Atoma": Atoma(context_window=2048, **llm_args),
-        "CompleteColumn": CompleteColumn(AtomaLLM(**llm_args)),
+        "AtomaClient": AtomaClient(**conn),
+        "AsyncAtomaClient": AsyncAtomaClient(**conn),
+        "AtomaLLM": AtomaLLM(**llm),
+        "ChatAtoma": ChatAtoma(**llm),
+        "AtomaEmbeddings": AtomaEmbeddings(model="e", **conn),
+        "Atoma": Atoma(context_window=2048, **llm),
+        "AtomaChat": AtomaChat(context_window=2048, **llm),
+        "AtomaEmbedding": AtomaEmbedding(model_name="e", **conn),
+        "CompleteColumn": CompleteColumn(AtomaLLM(**llm)),
+        "ChatColumn": ChatColumn(AsyncAtomaClient(**conn), model="m"),
+        "EmbedColumn": EmbedColumn(AtomaEmbedding(model_name="e", **conn)),
     }
 
 
@@ -48,13 +55,31 @@ def test_cloudpickle_of_every_object_leaves_an_environment_key_behind(
 ) -> None:
     monkeypatch.setenv("ATOMA_API_KEY", ENV_KEY)
     for name, obj in _objects(None, None).items():  # the Atoma cloud, key from the env
-        assert ENV_KEY.encode() not in cloudpickle.dumps(obj), name
+        payload = cloudpickle.dumps(obj)
+        assert ENV_KEY.encode() not in payload, name
+        # The copy reads the environment of the process that unpickles it (a worker's).
+        monkeypatch.setenv("ATOMA_API_KEY", "sk-worker-own-key")
+        copy = cloudpickle.loads(payload)
+        if isinstance(copy, (AtomaClient, AsyncAtomaClient)):
+            assert copy._config.api_key is not None
+            assert copy._config.api_key.get_secret_value() == "sk-worker-own-key", name
+        monkeypatch.setenv("ATOMA_API_KEY", ENV_KEY)
     for name, obj in _objects(None, EXPLICIT_KEY).items():
         payload = cloudpickle.dumps(obj)
         assert ENV_KEY.encode() not in payload, name
         assert EXPLICIT_KEY.encode() in payload, f"{name}: an explicit key travels (DESIGN.md)"
         copy = cloudpickle.loads(payload)
         assert ENV_KEY not in repr(copy) and EXPLICIT_KEY not in repr(copy), name
+
+
+def test_a_worker_without_the_key_says_so_when_it_unpickles_a_cloud_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATOMA_API_KEY", ENV_KEY)
+    payload = cloudpickle.dumps(CompleteColumn(AtomaClient(), model="m"))
+    monkeypatch.delenv("ATOMA_API_KEY")
+    with pytest.raises(ConfigurationError, match="ATOMA_API_KEY"):
+        cloudpickle.loads(payload)
 
 
 @pytest.fixture

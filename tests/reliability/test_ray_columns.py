@@ -262,14 +262,16 @@ def test_a_chat_row_that_is_not_messages_is_recorded_before_any_request(
 ) -> None:
     client = AsyncAtomaClient(base_url=fault_server.url, max_retries=0)
     mapper = ChatColumn(client, model="c", on_error="column", usage_columns=False)
-    rows = np.empty(3, dtype=object)
-    rows[:] = [42, [{"role": "user"}], []]
+    rows = np.empty(4, dtype=object)
+    rows[:] = [42, [{"role": "user"}], [{"role": "user", "content": None}], []]
     out = asyncio.run(mapper({"messages": rows}))
     assert list(out["error"]) == [
         "TypeError: a chat row must be a string or a list of {'role', 'content'} messages, "
         "got int: 42",
-        "TypeError: a chat row must be a string or a list of {'role', 'content'} messages, "
-        "got an item {'role': 'user'}",
+        "TypeError: a chat row must be a string or a list of {'role', 'content'} messages "
+        "with string values, got an item {'role': 'user'}",
+        "TypeError: a chat row must be a string or a list of {'role', 'content'} messages "
+        "with string values, got an item {'role': 'user', 'content': None}",
         "ValueError: a chat row has no messages",
     ]
     assert fault_server.requests == []
