@@ -1,12 +1,13 @@
-"""Callable classes for ``Dataset.map_batches``: one request per row, many in flight.
+"""Callable classes for ``Dataset.map_batches``: a request per row, many in flight.
 
-Each class reads one input column of a batch, sends one request per row on the async
-client (at most ``max_in_flight`` at once per actor, across every batch the actor is
-working on), and returns the batch with new columns: the result, the usage counts and, in
-``on_error="column"`` mode, the error. Rows keep their order; none is dropped or added.
+Each class reads one input column of a batch, sends a request per row (per group of
+rows for embeddings) on the async client, at most ``max_in_flight`` at once per actor
+across every batch the actor is working on, and returns the batch with new columns: the
+result, the usage counts and, in ``on_error="column"`` mode, the error. Rows keep their
+order; none is dropped or added.
 
-What a row's request is (complete a prompt, answer messages, embed a text) is a
-:data:`~atoma_integrations.ray._calls.RowCall` chosen from the source; this module only
+What a request is (complete a prompt, answer messages, embed texts) is a
+:data:`~atoma_integrations.ray._calls.RowsCall` chosen from the source; this module only
 does the column bookkeeping, the bounding and the error policy, the same for every kind.
 """
 
@@ -71,14 +72,14 @@ def _object_array(values: Sequence[Any]) -> Any:
 class ColumnMapper:
     """The shared machinery of the column classes; subclasses say how to build the call."""
 
-    kind: ClassVar[str] = ""
-    """What a row's request does, for messages (``complete``, ``chat``, ``embed``)."""
     default_input_column: ClassVar[str] = ""
     """The input column when none is given."""
     default_output_column: ClassVar[str] = ""
     """The result column when none is given."""
     usage_names: ClassVar[tuple[str, ...]] = USAGE_COLUMNS
     """The usage columns this kind of request reports (embeddings have no completion)."""
+    rows_per_request: int = 1
+    """Rows sent in one request (more than one only where the API takes a list)."""
 
     def __init__(
         self,
@@ -135,9 +136,6 @@ class ColumnMapper:
         self._new_columns = tuple(new)
         self._call: RowsCall = self._rows_call(source, model, params)
         self._semaphore: asyncio.Semaphore | None = None
-
-    rows_per_request: int = 1
-    """Rows sent in one request (more than one only where the API takes a list)."""
 
     def _rows_call(self, source: object, model: str | None, params: Mapping[str, Any]) -> RowsCall:
         """The request for a group of ``rows_per_request`` rows, built from the source."""
@@ -278,7 +276,6 @@ class CompleteColumn(ColumnMapper):
         )
     """
 
-    kind = "complete"
     default_input_column = "prompt"
     default_output_column = "completion"
 
@@ -296,7 +293,6 @@ class ChatColumn(ColumnMapper):
     ``ainvoke`` / ``achat``. The column holds the text content; tool calls are not kept.
     """
 
-    kind = "chat"
     default_input_column = "messages"
     default_output_column = "response"
 
@@ -322,7 +318,6 @@ class EmbedColumn(ColumnMapper):
     ``AtomaEmbedding`` (LlamaIndex), which report no usage (the columns are then None).
     """
 
-    kind = "embed"
     default_input_column = "text"
     default_output_column = "embedding"
     usage_names = ("prompt_tokens", "total_tokens")
