@@ -140,12 +140,20 @@ def _no_parameters_with_an_adapter(
         )
 
 
+def _one_answer_per_row(source: object, params: Mapping[str, Any], column: str) -> None:
+    n = params.get("n") if is_client(source) else getattr(source, "n", None)
+    if isinstance(n, int) and n > 1:
+        # Only the first choice would reach the column: the others would vanish unseen.
+        raise ValueError(f"{column} writes one answer per row: n must be 1, got n={n}")
+
+
 def completion_call(source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
     """The call that completes one prompt with ``source``.
 
     ``model`` and ``params`` (generation parameters under the client's names) are for a
     client source and are checked now, before any request; an adapter carries its own.
     """
+    _one_answer_per_row(source, params, "CompleteColumn")
     if is_client(source):
         assert isinstance(source, (AtomaClient, AsyncAtomaClient))
         if not model:
@@ -229,10 +237,18 @@ def chat_call(
     source: object, model: str | None, params: Mapping[str, Any], system_prompt: str | None
 ) -> RowCall:
     """The call that answers one row's messages with ``source`` (text content per row)."""
+    _one_answer_per_row(source, params, "ChatColumn")
     if is_client(source):
         assert isinstance(source, (AtomaClient, AsyncAtomaClient))
         if not model:
             raise TypeError("model is required when the source is a client")
+        tooling = sorted({"tools", "tool_choice", "parallel_tool_calls"} & set(params))
+        if tooling:
+            # A reply made of tool calls has no text: the row would hold None, silently.
+            raise TypeError(
+                f"ChatColumn keeps each reply's text; {', '.join(tooling)} need tool calls "
+                "handled per row: write that map_batches step by hand (docs/scale_out.md)"
+            )
         base: dict[str, Any] = {**params, "model": model, "messages": _messages("check", None)}
         build_chat_body(cast(ChatCompletionParams, base), stream=False)
         clients = _LoopClient(source)
