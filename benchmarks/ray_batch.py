@@ -238,19 +238,14 @@ def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
         '"machine cores busy" counts every process on the machine, other users\' included.',
         "",
         "| configuration | rows/s | x abatch (8) | wall s | 1-row job s "
-        "| rows/s without it | our CPU ms/row | machine cores busy |",
-        "|---|---|---|---|---|---|---|---|",
+        "| our CPU ms/row | machine cores busy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        steady = (
-            f"{run.rows / (run.seconds - run.fixed):,.0f}"
-            if run.fixed and run.seconds > run.fixed
-            else ""
-        )
         fixed = f"{run.fixed:.2f}" if run.fixed else ""
         lines.append(
             f"| {run.name} | {run.rows_per_second:,.0f} | {run.rows_per_second / base:.2f}x | "
-            f"{run.seconds:.2f} | {fixed} | {steady} | {1000 * run.cpu_seconds / run.rows:.2f} "
+            f"{run.seconds:.2f} | {fixed} | {1000 * run.cpu_seconds / run.rows:.2f} "
             f"| {run.cpu_cores:.2f} |"
         )
     lines += ["", END]
