@@ -56,3 +56,10 @@ def test_models_are_built_when_a_client_is_created_not_at_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert completed.stdout.split() == ["False", "True"]
+
+
+def test_importing_the_package_or_its_ray_helpers_does_not_import_ray() -> None:
+    # Ray takes seconds to import and is an optional extra: only map_column imports it.
+    for statement in ("import atoma_integrations", "import atoma_integrations.ray"):
+        loaded = _modules_after(statement)
+        assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}, statement
