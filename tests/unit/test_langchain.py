@@ -50,9 +50,13 @@ USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
 
 @pytest.fixture
 def server() -> Iterator[MockServer]:
-    """A scripted completions server behind respx (the adapter's clients are shared)."""
+    """A scripted completions server behind respx (the adapter's clients are shared).
+
+    ``using="httpx"`` mocks above the transport, so the adapters' clients are answered
+    whichever pool they run on (httpcore's default mocker would not see aiohttp's).
+    """
     mock = MockServer()
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(url__regex=r"^http://[a-z]+/v1/completions$").mock(side_effect=mock.handle)
         yield mock
 

@@ -56,7 +56,7 @@ SIGNED = {"response_hash": "aGFzaA==", "signature": "c2ln"}
 def server() -> Iterator[MockServer]:
     """A scripted completions server behind respx (the adapter's clients are shared)."""
     mock = MockServer()
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(f"{BASE_URL}/completions").mock(side_effect=mock.handle)
         yield mock
 
