@@ -19,6 +19,8 @@ Two things are added to ``httpx_aiohttp.AiohttpTransport``:
   top of a script, so the pool registers with its loop the way async generators do and is
   closed by ``loop.shutdown_asyncgens()`` (which ``asyncio.run`` calls), when its client
   is garbage collected, or at interpreter exit for a loop that was never shut down.
+  httpx's own pool (``transport="httpx"``) gets the same loop-shutdown and exit closing;
+  garbage collection of an unclosed httpx pool is left to httpx.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import httpx
@@ -80,9 +82,10 @@ def async_http_client(
     timeout: httpx.Timeout, transport: AsyncTransportName | None = None
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` on aiohttp's pool (the default) or on httpx's own."""
+    limits = default_limits()
     if check_transport(transport) == "httpx":
-        return httpx.AsyncClient(timeout=timeout, limits=default_limits())
-    return _AiohttpClient(timeout=timeout, limits=default_limits())
+        return httpx.AsyncClient(timeout=timeout, transport=_HttpxTransport(limits=limits))
+    return _AiohttpClient(timeout=timeout, limits=limits)
 
 
 def check_transport(transport: object) -> AsyncTransportName:
@@ -97,6 +100,23 @@ def check_transport(transport: object) -> AsyncTransportName:
         f"transport must be one of {', '.join(map(repr, ASYNC_TRANSPORTS))} (or None for "
         f"the default, {DEFAULT_ASYNC_TRANSPORT!r}), got {transport!r}"
     )
+
+
+class _HttpxTransport(httpx.AsyncHTTPTransport):
+    """httpx's own async pool, closed with the event loop it first ran on."""
+
+    _closer: AsyncGenerator[None, None] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._closer is None:
+            self._closer = _close_with_loop(self._pool.aclose)
+        return await super().handle_async_request(request)
+
+    async def aclose(self) -> None:
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer.aclose()
+        await super().aclose()
 
 
 class _AiohttpClient(httpx.AsyncClient):
@@ -167,7 +187,10 @@ def _define_transport() -> type[httpx.AsyncBaseTransport]:
             session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar()
             )
-            self._closer = _close_with_loop(session)
+            self._closer = _close_with_loop(session.close)
+            # A client dropped unclosed while its loop runs: the loop's finalizer for the
+            # closer would come after the session's own __del__ had warned.
+            weakref.finalize(session, _close_connector_now, connector).atexit = False
             return session
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -229,12 +252,12 @@ _open_pools: weakref.WeakKeyDictionary[AsyncGenerator[None, None], asyncio.Abstr
 )
 
 
-def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """An async generator, parked, whose ``finally`` closes ``session``.
+def _close_with_loop(aclose: Callable[[], Awaitable[None]]) -> AsyncGenerator[None, None]:
+    """An async generator, parked, whose ``finally`` awaits ``aclose()`` (closing a pool).
 
     Started here, inside the running loop, it is registered with the loop's async
-    generator hooks: ``loop.shutdown_asyncgens()`` closes it, and if the transport holding
-    it is garbage collected first, the loop's finalizer hook closes it then.
+    generator hooks, so ``loop.shutdown_asyncgens()`` closes it; the exit hook closes it
+    for a loop that is still open when the interpreter exits.
     """
     import asyncio
 
@@ -242,8 +265,7 @@ def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, Non
         try:
             yield
         finally:
-            if not session.closed:
-                await session.close()
+            await aclose()
 
     closer = pool_open()
     step: Any = closer.__anext__()
@@ -252,6 +274,18 @@ def _close_with_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, Non
     _open_pools[closer] = asyncio.get_running_loop()
     _register_exit_hook()
     return closer
+
+
+def _close_connector_now(connector: aiohttp.BaseConnector) -> None:
+    """Close a dropped session's sockets at once (a garbage-collection callback).
+
+    A weakref callback runs before the collected objects' ``__del__`` methods, so the
+    session and connector then find themselves closed and do not warn. Closing the
+    sockets needs no await; what awaiting would add (waiting for them to be gone) is not
+    needed by anyone any more.
+    """
+    with contextlib.suppress(Exception):
+        connector._close()
 
 
 _exit_hook_registered = False

@@ -59,7 +59,11 @@ def _uses_the_async_client(item: pytest.Item) -> bool:
     if "cls" in params:
         return params["cls"] is AsyncAtomaClient
     function = getattr(item, "function", None)
-    return function is not None and inspect.iscoroutinefunction(function)
+    if function is None:
+        return False
+    # A test that names the fixture drives the async path itself (in a subprocess, say).
+    names_it = "async_transport" in inspect.signature(function).parameters
+    return names_it or inspect.iscoroutinefunction(function)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
