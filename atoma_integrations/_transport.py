@@ -203,9 +203,9 @@ def _define_transport() -> type[httpx.AsyncBaseTransport]:
                 raise
             except _AIOHTTP_ERRORS as exc:
                 raise httpx_error(exc, request) from exc
-            inner = response.stream
-            assert isinstance(inner, AiohttpResponseStream)
-            response.stream = TypedStream(inner._aiohttp_response)
+            aiohttp_response = getattr(response.stream, "_aiohttp_response", None)
+            if aiohttp_response is not None:
+                response.stream = TypedStream(aiohttp_response)
             return response
 
         async def aclose(self) -> None:
