@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the unit suite against the LOWEST versions pyproject.toml declares for the package's
+# Run the unit suite (and the transport's reliability tests) against the LOWEST versions pyproject.toml declares for the package's
 # dependencies (httpx, pydantic, httpx-aiohttp, aiohttp, typing_extensions, langchain-core,
 # llama-index-core: whatever [project] dependencies and the "all" extra list), so a lower
 # bound that is not true fails CI. The bounds are read from pyproject.toml by uv
@@ -48,7 +48,14 @@ for req in declared:
 PY
 # The benchmark smoke run needs the bench extra, packaging needs the build tools, and
 # LangChain's standard tests need langchain-tests: those run in the main environment.
+# The transport's own guarantees (early exit closes the connection, a finished stream
+# returns it, typed errors, timeouts, no "Unclosed" warnings) depend on the httpx-aiohttp
+# and aiohttp versions, so those reliability tests run here too, on aiohttp's pool.
 "$VENV/bin/python" -m pytest tests/unit -q -p no:cacheprovider \
     --ignore=tests/unit/test_benchmarks_smoke.py \
     --ignore=tests/unit/test_packaging.py \
-    --ignore=tests/unit/test_langchain_standard.py "$@"
+    --ignore=tests/unit/test_langchain_standard.py \
+    tests/reliability/test_early_exit.py \
+    tests/reliability/test_stream_faults.py \
+    tests/reliability/test_pool_lifecycle.py \
+    -k "not httpx-pool" "$@"
