@@ -57,7 +57,7 @@ ASYNC_TRANSPORTS: tuple[AsyncTransportName, ...] = ("aiohttp", "httpx")
 DEFAULT_ASYNC_TRANSPORT: AsyncTransportName = "aiohttp"
 """The async client's pool when none is named (the reliability tests switch it)."""
 
-# Read timeouts of aiohttp's stream reads, per network read: 16 KiB, as httpx-aiohttp.
+# The most a stream's body yields per network read (httpx-aiohttp's size too).
 _CHUNK_SIZE = 16 * 1024
 
 
