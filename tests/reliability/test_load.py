@@ -51,6 +51,8 @@ async def test_500_concurrent_streams_through_one_async_client_lose_no_token(
     params: dict[str, Any] = {"model": server_model, "max_tokens": MAX_TOKENS, "temperature": 0}
     port = urlsplit(server_base_url).port
     assert port is not None
+    # Other tests' shared adapter clients may keep idle connections to the same server.
+    before = len(_sockets_to(port))
     async with AsyncAtomaClient(base_url=server_base_url, max_retries=0) as client:
         expected = {}
         for prompt in PROMPTS:
@@ -77,7 +79,9 @@ async def test_500_concurrent_streams_through_one_async_client_lose_no_token(
         again = await client.completions.create(prompt=PROMPTS[0], **params)
         assert again.choices[0].text == expected[PROMPTS[0]]
         assert len(_sockets_to(port)) <= idle  # served from the pool, no new connection
-    assert wait_until(lambda: not _sockets_to(port), 5), "closing the client left sockets open"
+    assert wait_until(lambda: len(_sockets_to(port)) <= before, 5), (
+        "closing the client left sockets open"
+    )
 
     assert len(results) == STREAMS
     for prompt, text, finish, chunks, tokens in results:
