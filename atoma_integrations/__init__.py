@@ -1,9 +1,9 @@
 """Atoma's hosted open models for LangChain and LlamaIndex, on a small typed httpx client.
 
 This module holds the framework-free core: the clients, the response types and the errors.
-The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``) and
-``atoma_integrations.llama_index`` (``Atoma``); importing this module imports neither
-framework, nor aiohttp.
+The adapters live in ``atoma_integrations.langchain`` (``AtomaLLM``, ``ChatAtoma``) and
+``atoma_integrations.llama_index`` (``Atoma``, ``AtomaChat``); importing this module imports
+neither framework, nor aiohttp.
 
 Names are loaded on first use (PEP 562): ``import atoma_integrations`` costs about what
 ``import httpx; from pydantic import BaseModel`` does, and the pydantic models, the client
@@ -26,7 +26,12 @@ if TYPE_CHECKING:
         DEFAULT_MAX_RETRIES,
         DEFAULT_TIMEOUT,
     )
-    from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+    from atoma_integrations._streaming import (
+        AsyncChatCompletionStream,
+        AsyncCompletionStream,
+        ChatCompletionStream,
+        CompletionStream,
+    )
     from atoma_integrations.errors import (
         APIConnectionError,
         APIStatusError,
@@ -43,8 +48,14 @@ if TYPE_CHECKING:
         RateLimitError,
         StreamInterruptedError,
     )
-    from atoma_integrations.resources import CompletionParams
+    from atoma_integrations.resources import ChatCompletionParams, CompletionParams
     from atoma_integrations.types import (
+        ChatCompletion,
+        ChatCompletionChoice,
+        ChatCompletionChunk,
+        ChatCompletionMessage,
+        ChatCompletionMessageToolCall,
+        ChatCompletionRequest,
         Completion,
         CompletionChoice,
         CompletionChunk,
@@ -66,7 +77,10 @@ _LAZY: dict[str, str] = {
     "DEFAULT_TIMEOUT": "atoma_integrations._config",
     "CompletionStream": "atoma_integrations._streaming",
     "AsyncCompletionStream": "atoma_integrations._streaming",
+    "ChatCompletionStream": "atoma_integrations._streaming",
+    "AsyncChatCompletionStream": "atoma_integrations._streaming",
     "CompletionParams": "atoma_integrations.resources",
+    "ChatCompletionParams": "atoma_integrations.resources",
     "APIConnectionError": _ERRORS,
     "APIStatusError": _ERRORS,
     "APITimeoutError": _ERRORS,
@@ -81,6 +95,12 @@ _LAZY: dict[str, str] = {
     "PermissionDeniedError": _ERRORS,
     "RateLimitError": _ERRORS,
     "StreamInterruptedError": _ERRORS,
+    "ChatCompletion": _TYPES,
+    "ChatCompletionChoice": _TYPES,
+    "ChatCompletionChunk": _TYPES,
+    "ChatCompletionMessage": _TYPES,
+    "ChatCompletionMessageToolCall": _TYPES,
+    "ChatCompletionRequest": _TYPES,
     "Completion": _TYPES,
     "CompletionChoice": _TYPES,
     "CompletionChunk": _TYPES,
@@ -98,11 +118,20 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AsyncAtomaClient",
+    "AsyncChatCompletionStream",
     "AsyncCompletionStream",
     "AtomaClient",
     "AtomaError",
     "AuthenticationError",
     "BadRequestError",
+    "ChatCompletion",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionParams",
+    "ChatCompletionRequest",
+    "ChatCompletionStream",
     "Completion",
     "CompletionChoice",
     "CompletionChunk",

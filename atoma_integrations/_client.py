@@ -37,8 +37,10 @@ from atoma_integrations.errors import (
     status_error_from_response,
 )
 from atoma_integrations.resources import (
+    AsyncChat,
     AsyncCompletions,
     AsyncModels,
+    Chat,
     CompletionParams,
     Completions,
     Models,
@@ -196,7 +198,8 @@ def _rebuild(cls: type[_ClientBase], kwargs: dict[str, Any]) -> _ClientBase:
 
 
 class AtomaClient(_ClientBase):
-    """Synchronous client for Atoma's (or any OpenAI-compatible) ``/v1/completions``.
+    """Synchronous client for Atoma's (or any OpenAI-compatible) API: ``completions``,
+    ``chat.completions`` and ``models``.
 
     One pooled ``httpx.Client`` serves every call and stream; close it with ``close()``
     or a ``with`` block.
@@ -217,6 +220,8 @@ class AtomaClient(_ClientBase):
         self._http = http_client or sync_http_client(self._config.timeout)
         self.completions = Completions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.chat = Chat(self)
+        """Chat completions: ``chat.completions.create`` and ``create_stream``."""
         self.models = Models(self)
         """The models the server serves."""
 
@@ -306,6 +311,8 @@ class AsyncAtomaClient(_ClientBase):
         self._http = http_client or async_http_client(self._config.timeout, transport)
         self.completions = AsyncCompletions(self)
         """Text completions: ``create`` and ``create_stream``."""
+        self.chat = AsyncChat(self)
+        """Chat completions: ``chat.completions.create`` and ``create_stream``."""
         self.models = AsyncModels(self)
         """The models the server serves."""
 

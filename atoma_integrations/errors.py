@@ -94,7 +94,8 @@ class APITimeoutError(APIConnectionError):
 class StreamInterruptedError(AtomaError):
     """A stream ended without a ``finish_reason``: dropped, malformed, or an error event.
 
-    Nothing is lost silently: ``text`` holds what arrived before the interruption.
+    Nothing is lost silently: ``text`` holds what arrived before the interruption, and for a
+    chat stream ``partial_message`` the message so far, tool calls included.
     """
 
     def __init__(
@@ -105,6 +106,7 @@ class StreamInterruptedError(AtomaError):
         texts: dict[int, str] | None = None,
         usage: Any = None,
         body: Any = None,
+        partial_message: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -117,6 +119,9 @@ class StreamInterruptedError(AtomaError):
         """The last :class:`~atoma_integrations.types.Usage` seen, or None."""
         self.body = body
         """The error event's decoded body, when the server sent one in the stream."""
+        self.partial_message = partial_message
+        """Chat streams: choice 0's :class:`~atoma_integrations.types.ChatCompletionMessage`
+        as received (text and tool calls, the last one maybe cut short); else None."""
 
 
 class APIStatusError(AtomaError):

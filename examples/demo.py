@@ -1,4 +1,4 @@
-"""The README's demo: the client, a LangChain chain and a LlamaIndex query, streaming live.
+"""The README's demo: the client, a LangChain chain, a tool call and a LlamaIndex query.
 
 Uses the Atoma cloud when ATOMA_API_KEY is set; otherwise the local server that
 ``make demo`` starts (ATOMA_BASE_URL and ATOMA_DEMO_MODEL say where and which model).
@@ -10,6 +10,7 @@ import os
 import sys
 import time
 
+import demo_chat_tools
 import demo_langchain
 import demo_llama_index
 
@@ -40,6 +41,8 @@ def main() -> int:
     started = time.perf_counter()
     client_demo(model)
     demo_langchain.run(None, model)
+    print()
+    demo_chat_tools.run(None, model)
     print()
     demo_llama_index.run(None, model)
     print(f"\nDemo finished in {time.perf_counter() - started:.1f}s.")

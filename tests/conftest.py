@@ -36,6 +36,18 @@ def server_model() -> str:
     return os.environ.get("TS_MODEL_ID", "tiny-llama")
 
 
+@pytest.fixture(scope="session")
+def server_chat_model() -> str:
+    """The model id the local server serves chat under (the same id as completions)."""
+    return os.environ.get("TS_CHAT_MODEL_ID", "tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def server_embed_model() -> str:
+    """The model id the local server serves embeddings under (one vector per input)."""
+    return os.environ.get("TS_EMBED_MODEL_ID", "tiny-llama-embed")
+
+
 @pytest.fixture
 def client(server_base_url: str) -> Iterator[AtomaClient]:
     """A sync client on the real server; no retries, so a failure shows at once."""

@@ -27,29 +27,27 @@ errors                             the core's typed errors, which are also LangC
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict, Field, SecretStr, model_validator
-from typing_extensions import Self
+from pydantic import ConfigDict
 
 from atoma_integrations._adapters import (
-    DEFAULT_MAX_CONCURRENCY,
     RESERVED_BODY_KEYS,
     ClientSettings,
     GenerationFields,
     async_client_for,
     atoma_extras,
     completion_params,
+    sum_usage_counts,
     sync_client_for,
     usage_counts,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
-from atoma_integrations._config import resolve_config
-from atoma_integrations._version import __version__
+from atoma_integrations.langchain._base import AtomaLangChainSettings
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import Completion, CompletionChunk, Usage
@@ -60,14 +58,6 @@ __all__ = ["AtomaLLM"]
 # ---------------------------------------------------------------------------------------
 # Pure mapping steps, shared by the sync and async paths.
 # ---------------------------------------------------------------------------------------
-
-
-def _sum_usage(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for usage in usages:
-        for name, value in usage.items():
-            total[name] = total.get(name, 0) + value
-    return total
 
 
 def _generations(completion: Completion) -> list[Generation]:
@@ -118,7 +108,7 @@ def _llm_result(outcomes: Sequence[_Outcome], model: str) -> LLMResult:
     return LLMResult(
         generations=[o.generations for o in outcomes],
         llm_output={
-            "token_usage": _sum_usage([o.usage for o in outcomes]),
+            "token_usage": sum_usage_counts([o.usage for o in outcomes]),
             "model_name": outcomes[0].model_name if outcomes else model,
         },
     )
@@ -165,7 +155,7 @@ class _StreamMapper:
 # ---------------------------------------------------------------------------------------
 
 
-class AtomaLLM(BaseLLM, GenerationFields):
+class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
     """Atoma's hosted open models (or any OpenAI-compatible ``/v1/completions``) in LangChain.
 
     Example:
@@ -188,55 +178,10 @@ class AtomaLLM(BaseLLM, GenerationFields):
 
     # pydantic < 2.10 reserves every "model_" name; model_kwargs is LangChain's convention.
     model_config = ConfigDict(protected_namespaces=())
+    _reserved_body_keys: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
 
     n: int = 1
     """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
-    model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra JSON body fields for backend extras (``top_k``, ``repetition_penalty``, ...)."""
-    streaming: bool = False
-    """Make ``invoke``/``generate`` stream, so callback handlers receive every token."""
-    api_key: SecretStr | None = None
-    """API key; None takes ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH`` (Atoma cloud only)."""
-    base_url: str | None = None
-    """Server URL including ``/v1``; None means ``ATOMA_BASE_URL``, else the Atoma cloud."""
-    timeout: float | None = None
-    """Seconds per request (and between two stream events); None means 120 s, connect 10 s."""
-    max_retries: int = 2
-    """Retries of a failed request (connection errors, 408, 429, 5xx), in total."""
-    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
-    """Most requests in flight at once when one call carries several prompts (batch)."""
-    default_headers: dict[str, str] | None = None
-    """Extra HTTP headers sent with every request."""
-
-    # --- construction ------------------------------------------------------------------
-
-    @model_validator(mode="after")
-    def _check_settings(self) -> Self:
-        """Fail now, naming the field, rather than at the first request."""
-        reserved = sorted(RESERVED_BODY_KEYS.intersection(self.model_kwargs))
-        if reserved:
-            raise ValueError(
-                f"model_kwargs must not set {', '.join(reserved)}: use the AtomaLLM field(s)"
-            )
-        if self.streaming and self.n > 1:
-            raise ValueError("streaming=True gives one text per prompt: it needs n=1")
-        # Key, URL, timeout and retries by the client's own rules (no client is built here).
-        resolve_config(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        return self
-
-    @model_validator(mode="after")
-    def _add_atoma_version(self) -> Self:
-        """Record the package version in ``metadata["lc_versions"]`` for tracing."""
-        add_version = getattr(self, "_add_version", None)  # langchain-core >= 1.3
-        if add_version is not None:
-            add_version("atoma-integrations", __version__)
-        return self
 
     # --- LangChain identity, tracing, serialization ------------------------------------
 
@@ -247,13 +192,7 @@ class AtomaLLM(BaseLLM, GenerationFields):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """Every setting that changes the output (the cache key); never the key."""
-        params: dict[str, Any] = {"model": self.model}
-        params.update((k, v) for k, v in self.generation_defaults().items() if v is not None)
-        if self.model_kwargs:
-            params["model_kwargs"] = dict(self.model_kwargs)
-        if self.base_url is not None:
-            params["base_url"] = self.base_url
-        return params
+        return self._identity(self.model, self.generation_defaults())
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
@@ -265,26 +204,7 @@ class AtomaLLM(BaseLLM, GenerationFields):
             params["ls_stop"] = list(effective_stop)
         return params
 
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        """True: ``dumpd``/``dumps`` write the settings, with the key as a secret reference."""
-        return True
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        """The key is serialized as a reference to ``ATOMA_API_KEY``, never as its value."""
-        return {"api_key": "ATOMA_API_KEY"}
-
     # --- requests ------------------------------------------------------------------------
-
-    def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=tuple(sorted((self.default_headers or {}).items())),
-        )
 
     def _params(
         self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     messages_to_prompt as generic_messages_to_prompt,
@@ -40,11 +40,10 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
-    ClientSettings,
     GenerationFields,
     async_client_for,
     atoma_extras,
@@ -52,14 +51,9 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
-from atoma_integrations._config import resolve_config
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._context import (
-    DEFAULT_CONTEXT_WINDOW,
-    context_window_for,
-    known_context_window,
-    without_userinfo,
-)
+from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
+from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import (
     Completion,
@@ -74,7 +68,7 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 logger = logging.getLogger("atoma_integrations.llama_index")
 
 
-class Atoma(CustomLLM, GenerationFields):
+class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     """Atoma's text completions (or any OpenAI-compatible ``/v1/completions``) in LlamaIndex.
 
     Example::
@@ -87,64 +81,12 @@ class Atoma(CustomLLM, GenerationFields):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    context_window: int | None = Field(default=None, gt=0)
-    """Tokens the model takes in and puts out per call; None asks the server once."""
-    additional_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra JSON body fields for every call (backend extras such as ``top_k``)."""
-    api_key: SecretStr | None = Field(default=None, exclude=True)
-    """API key; None reads ATOMA_API_KEY, then ATOMASDK_BEARER_AUTH, for Atoma's URLs only."""
-    base_url: str | None = None
-    """Server base URL including ``/v1``; None reads ATOMA_BASE_URL, else the Atoma cloud."""
-    timeout: float | None = None
-    """Seconds to wait for each read (in a stream, between events); None keeps the default."""
-    max_retries: int = 2
-    """Retries after the first attempt on connection errors, 408, 429 and 5xx, in total."""
-    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
-    """Extra HTTP headers on every request (kept out of to_dict and repr: they may be secret)."""
-
-    def __init__(self, **data: Any) -> None:
-        super().__init__(**data)
-        # The client's own settings check, now rather than at the first call: a bad URL or
-        # a missing key for the Atoma cloud raises ConfigurationError naming the fix.
-        self._client_settings()
-
-    @field_validator("additional_kwargs")
-    @classmethod
-    def _no_reserved_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Generation parameters go in their fields, where they are validated."""
-        clash = sorted(RESERVED_BODY_KEYS & value.keys())
-        if clash:
-            raise ValueError(
-                f"{', '.join(clash)} cannot be set through additional_kwargs: "
-                "pass generation parameters as Atoma(...) fields or per call"
-            )
-        return value
+    _reserved_body_keys: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
 
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex uses for this class in serialization and events."""
         return "Atoma"
-
-    # -- connection -------------------------------------------------------------------
-
-    def _client_settings(self) -> ClientSettings:
-        # Resolved on each call (a few microseconds): the environment key is never stored
-        # on the object, so it cannot leak through pickling or serialization, and the
-        # key-safety rule of the core decides where it may go.
-        config = resolve_config(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-        return ClientSettings(
-            api_key=config.api_key,
-            base_url=config.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=tuple(sorted(config.default_headers.items())),
-        )
 
     # -- metadata ---------------------------------------------------------------------
 
@@ -158,31 +100,11 @@ class Atoma(CustomLLM, GenerationFields):
             model_name=self.model,
         )
 
-    def _context_window(self) -> int:
-        if self.context_window is not None:
-            return self.context_window
-        return context_window_for(self._client_settings(), self.model, type(self).__name__)
-
     def to_payload(self) -> dict[str, Any]:
-        """Model details for events and traces: no key, no headers, and no request.
-
-        LlamaIndex calls this at the start of every call; the default would read
-        ``metadata`` and so could send the context-window request from inside an async
-        method with the sync client. Here a window not yet known is reported as None.
-        """
-        settings = self._client_settings()
-        window = self.context_window
-        if window is None:
-            window = known_context_window(settings, self.model)
-        return {
-            "class_name": self.class_name(),
-            "model_name": self.model,
-            "context_window": window,
-            "num_output": self.max_tokens,
-            "is_chat_model": False,
-            "is_function_calling_model": False,
-            "base_url": without_userinfo(settings.base_url or ""),
-        }
+        """Model details for events and traces: no key, no headers, and no request."""
+        return self._payload(
+            self.class_name(), self.max_tokens, is_chat_model=False, is_function_calling=False
+        )
 
     # -- requests ---------------------------------------------------------------------
 
@@ -218,7 +140,7 @@ class Atoma(CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
@@ -233,7 +155,7 @@ class Atoma(CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         params = self._params(prompt, formatted, kwargs)
-        _check_streamable(params)
+        check_streamable(params, "complete()")
         client = async_client_for(self._client_settings())
         stream = client.completions.create_stream(**params)
         await stream.start()
@@ -308,16 +230,6 @@ class Atoma(CustomLLM, GenerationFields):
 
 
 # -- mapping responses (pure; shared by the sync and async paths) ---------------------------
-
-
-def _check_streamable(params: CompletionParams) -> None:
-    for name in ("n", "best_of"):
-        value = params.get(name)
-        if isinstance(value, int) and value > 1:
-            raise ValueError(
-                f"{name}={value} cannot be streamed: a stream carries one completion; "
-                f"use complete() for {name} > 1"
-            )
 
 
 def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:

@@ -47,10 +47,10 @@ def build_body(
         fields["stream"] = True
     request = request_type(**fields)
     if not extra_body:
-        return request.model_dump_json(exclude_none=True).encode(), timeout
+        return request.model_dump_json(exclude_none=True, by_alias=True).encode(), timeout
     if not isinstance(extra_body, dict):
         raise TypeError(f"extra_body must be a dict, got {type(extra_body).__name__}")
-    body = request.model_dump(mode="json", exclude_none=True)
+    body = request.model_dump(mode="json", exclude_none=True, by_alias=True)
     body.update(extra_body)
     return json.dumps(body).encode(), timeout
 

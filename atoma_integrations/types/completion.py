@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from atoma_integrations.types._sampling import SamplingRequest
 from atoma_integrations.types.shared import Lenient, NonEmptyStr, Usage, defer_build
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "CompletionRequest",
     "Logprobs",
 ]
-
-MAX_STOP_SEQUENCES = 4
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -101,79 +100,26 @@ class CompletionChunk(Completion):
     """One streamed event: the new text of one or more choices."""
 
 
-class CompletionRequest(BaseModel):
+class CompletionRequest(SamplingRequest):
     """The body of ``POST /completions``; fields left as None are not sent.
 
     Ranges follow Atoma's OpenAPI spec, so a bad value fails here, naming the field,
-    instead of as an opaque HTTP 500 from the backend.
+    instead of as an opaque HTTP 500 from the backend. The sampling fields (``model``,
+    ``max_tokens``, ``temperature``, ``stop``, ...) come from :class:`SamplingRequest`.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
-
-    model: NonEmptyStr
-    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
     prompt: NonEmptyStr | Annotated[list[NonEmptyStr], Field(min_length=1)]
     """The text to complete, or a list of texts."""
-    max_tokens: Annotated[int, Field(ge=1)] | None = None
-    """Most tokens to generate. Always set it for Atoma: its default reservation is 8192."""
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
-    """Sampling temperature, 0 (greedy) to 2."""
-    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    """Nucleus sampling mass, 0 to 1."""
-    n: Annotated[int, Field(ge=1)] | None = None
-    """How many completions per prompt."""
-    stop: list[NonEmptyStr] | None = None
-    """Up to 4 sequences that end generation (a single string is accepted and listed)."""
-    seed: int | None = None
-    """Seed for best-effort deterministic sampling."""
     logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     """Return log-probabilities of this many most likely tokens (0 to 20)."""
-    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
-    """Token id to bias (-100 to 100); keys are integer token ids."""
-    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
-    """Penalty for tokens already present, -2 to 2."""
-    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
-    """Penalty proportional to token frequency, -2 to 2."""
     suffix: str | None = None
     """Text after the completion (vLLM behind Atoma rejects it)."""
     echo: bool | None = None
     """Put the prompt in front of the generated text."""
     best_of: Annotated[int, Field(ge=1)] | None = None
     """Generate this many server-side and return the best (many backends ignore it)."""
-    user: str | None = None
-    """An end-user id for abuse monitoring."""
     stream: Literal[True] | None = None
     """Set by ``create_stream``; not a caller parameter."""
-
-    @field_validator("stop", mode="before")
-    @classmethod
-    def _stop_as_list(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, tuple):
-            value = list(value)
-        if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
-            raise ValueError(
-                f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed, got {len(value)}"
-            )
-        return value
-
-    @field_validator("logit_bias", mode="before")
-    @classmethod
-    def _token_id_keys(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        normalized: dict[str, Any] = {}
-        for key, bias in value.items():
-            if isinstance(key, bool) or not isinstance(key, (int, str)):
-                raise ValueError(f"keys must be integer token ids, got {key!r}")
-            text = str(key).strip()
-            if not text.isdigit():
-                raise ValueError(f"keys must be integer token ids, got {key!r}")
-            if isinstance(bias, int) and not isinstance(bias, bool):
-                bias = float(bias)
-            normalized[text] = bias
-        return normalized
 
     @field_validator("prompt", mode="before")
     @classmethod

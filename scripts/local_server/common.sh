@@ -24,6 +24,10 @@ TS_CMAKE_ARGS="${TS_CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 # What gets served.
 TS_MODEL="${TS_MODEL:-tiny}"            # tiny | smollm2 | path/to/model.gguf
 TS_PORT="${TS_PORT:-8765}"
+# Chat format of the completion model (it serves /v1/chat/completions under the same
+# id): chatml-function-calling gives tools, tool_choice and response_format. Empty:
+# the chat template stored in the model file (no tools).
+TS_CHAT_FORMAT="${TS_CHAT_FORMAT-chatml-function-calling}"
 TS_HOST="127.0.0.1"                     # loopback only, not configurable
 TS_N_CTX="${TS_N_CTX:-2048}"
 # Generation threads. 1 is deliberate: on a 2-core machine 2 threads gave
@@ -40,15 +44,23 @@ TS_SMOLLM2_GGUF="$TS_MODELS_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
 # run side by side.
 TS_PID_FILE="$TS_WORK/server-$TS_PORT.pid"
 TS_LOG_FILE="$TS_WORK/server-$TS_PORT.log"
+# The llama-cpp-python --config_file start_server.sh writes (server_config.py).
+TS_CONFIG_FILE="$TS_WORK/server-$TS_PORT.json"
 
 ts_log() { printf '[test_server] %s\n' "$*" >&2; }
 
-# Resolve TS_MODEL to a file path and a default model id (alias).
+# Resolve TS_MODEL to a file path and the model ids (aliases) served:
+# TS_MODEL_ALIAS for completions and chat, TS_EMBED_ALIAS for embeddings (the same
+# file, loaded with mean pooling; see server_config.py).
 ts_resolve_model() {
     case "$TS_MODEL" in
-        tiny)    TS_MODEL_PATH="$TS_TINY_GGUF";    TS_DEFAULT_ALIAS="tiny-llama" ;;
-        smollm2) TS_MODEL_PATH="$TS_SMOLLM2_GGUF"; TS_DEFAULT_ALIAS="smollm2-135m-instruct" ;;
-        *)       TS_MODEL_PATH="$TS_MODEL";        TS_DEFAULT_ALIAS="$(basename "$TS_MODEL" .gguf)" ;;
+        tiny)    TS_MODEL_PATH="$TS_TINY_GGUF";    TS_DEFAULT_ALIAS="tiny-llama"
+                 TS_DEFAULT_EMBED_ALIAS="tiny-llama-embed" ;;
+        smollm2) TS_MODEL_PATH="$TS_SMOLLM2_GGUF"; TS_DEFAULT_ALIAS="smollm2-135m-instruct"
+                 TS_DEFAULT_EMBED_ALIAS="smollm2-135m-embed" ;;
+        *)       TS_MODEL_PATH="$TS_MODEL";        TS_DEFAULT_ALIAS="$(basename "$TS_MODEL" .gguf)"
+                 TS_DEFAULT_EMBED_ALIAS="$TS_DEFAULT_ALIAS-embed" ;;
     esac
     TS_MODEL_ALIAS="${TS_MODEL_ALIAS:-$TS_DEFAULT_ALIAS}"
+    TS_EMBED_ALIAS="${TS_EMBED_ALIAS:-$TS_DEFAULT_EMBED_ALIAS}"
 }

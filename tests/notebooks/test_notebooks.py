@@ -56,16 +56,22 @@ def run_notebook(
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATOMA")}
         env.update(TS_BASE_URL=server_base_url, TS_MODEL_ID=server_model)
         kernel = KernelManager(kernel_name="python3", kernel_spec_manager=kernel_specs)
+        client = NotebookClient(
+            notebook,
+            km=kernel,
+            timeout=CELL_TIMEOUT,
+            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+        )
         try:
-            NotebookClient(
-                notebook,
-                km=kernel,
-                timeout=CELL_TIMEOUT,
-                resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
-            ).execute(env=env)
+            client.execute(env=env)
         finally:
-            # nbclient shuts down only kernels it created itself; left running, this one
-            # would hold its process, pipes and sockets until the test session ends.
+            # nbclient shuts down only kernels it created itself, and stops only the channels
+            # of those. Left open, the client's zmq channels keep reconnecting to the dead
+            # kernel (opening and closing descriptors and a heartbeat thread for the rest of
+            # the session, which the leak tests would count), and the kernel would hold its
+            # process, pipes and sockets.
+            if client.kc is not None:
+                client.kc.stop_channels()
             if kernel.has_kernel:
                 kernel.shutdown_kernel(now=True)
         return notebook
@@ -145,3 +151,34 @@ def test_llamaindex_quickstart(run_notebook: RunNotebook, server_base_url: str) 
     assert out("acomplete").strip()
     assert out("astream").strip()
     assert out("agather").count(" ->") == 2
+
+
+def test_chat_and_tools(run_notebook: RunNotebook, server_base_url: str) -> None:
+    notebook = run_notebook("chat_and_tools.ipynb")
+    assert_no_errors(notebook)
+    out = functools.partial(cell_output, notebook)
+
+    assert server_base_url in out("config")
+    assert re.search(r"usage: \{'input_tokens': \d+, 'output_tokens': \d+", out("chat"))
+    # A forced call of the one tool, with arguments from its schema, and a reply to it.
+    assert re.search(r"tool call: get_weather\(\{'city': '(Paris|London|Tokyo)'\}\)", out("tools"))
+    assert "invalid tool calls: []" in out("tools")
+    assert re.search(r"tool result for .*: (sunny|light rain|cloudy)", out("tool-answer"))
+    assert "reply:" in out("tool-answer")
+    # Streamed in pieces, merged into exactly one call named once.
+    merged = re.search(r"merged: \[\('get_weather', \{'city': '\w+'\}\)\]", out("tool-stream"))
+    assert merged is not None, out("tool-stream")
+    assert re.search(r"^Trip city='(Paris|London|Tokyo)' days=\d+", out("structured"))
+    assert re.search(r"parsed: \{'city': '\w+', 'days': \d+\}", out("structured-raw"))
+    assert "parsing_error: None" in out("structured-raw")
+    # LlamaIndex's AtomaChat: a forced call of the one tool, run by predict_and_call, and a
+    # structured answer filled through function calling.
+    assert "finish_reason: tool_calls" in out("llama-tool")
+    assert re.search(
+        r"tool call: city_weather\(\{'city': '(Paris|London|Tokyo)'\}\)", out("llama-tool")
+    )
+    assert re.search(r"tool result: (sunny|light rain|cloudy)", out("llama-tool"))
+    assert re.search(
+        r"^WeatherReport sky='(sunny|cloudy|rainy)' temperature_celsius=-?\d+",
+        out("llama-structured"),
+    )

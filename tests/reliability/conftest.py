@@ -13,7 +13,8 @@ import pytest
 
 from atoma_integrations import AsyncAtomaClient, _client, _transport
 
-from .fault_server import FaultServer
+from ._runs import is_chat
+from .fault_server import FaultServer, use_chat_shape
 
 _SSL_CONTEXT: list[ssl.SSLContext] = []
 _create_ssl_context = httpx_transports.create_ssl_context  # type: ignore[attr-defined]
@@ -51,8 +52,9 @@ def async_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
 def _uses_the_async_client(item: pytest.Item) -> bool:
     params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
-    if params.get("mode") is not None:
-        return bool(params["mode"] == "async")
+    mode = params.get("mode")
+    if isinstance(mode, str):  # "sync", "async", "sync-chat", "async-chat"
+        return mode.startswith("async")
     entry = params.get("entry")
     if isinstance(entry, str):  # an adapter entry point: "langchain.astream", ...
         return entry.split(".", 1)[1].startswith("a")
@@ -81,6 +83,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _answer_shape_follows_the_mode(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a ``-chat`` mode, or for a chat adapter's entry point (``langchain_chat.invoke``),
+    the fault server's builders answer in chat shape."""
+    callspec = getattr(request.node, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    mode, entry = params.get("mode"), params.get("entry")
+    chat_mode = isinstance(mode, str) and is_chat(mode)
+    chat_entry = isinstance(entry, str) and entry.split(".")[0].endswith("_chat")
+    use_chat_shape(chat_mode or chat_entry)
+    try:
+        yield
+    finally:
+        use_chat_shape(False)
 
 
 @pytest.fixture

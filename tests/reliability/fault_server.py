@@ -55,7 +55,9 @@ __all__ = [
     "error_body",
     "error_reply",
     "sse",
+    "tool_call_chunk",
     "usage",
+    "use_chat_shape",
     "wait_until",
 ]
 
@@ -549,6 +551,19 @@ async def async_wait_until(predicate: Callable[[], bool], timeout: float = 1.0) 
 DONE = b"data: [DONE]\n\n"
 """The OpenAI end-of-stream event (Atoma's proxy never sends it)."""
 
+_SHAPE = {"chat": False}
+
+
+def use_chat_shape(chat: bool) -> None:
+    """Make the builders below answer in chat shape by default (``delta`` / ``message``).
+
+    The reliability tests run every fault against completions and chat completions; the
+    suite's conftest sets this from the test's ``mode`` so a fault is scripted once. A plain
+    module value, not a context variable: endless streams build their events lazily, in
+    the server's thread.
+    """
+    _SHAPE["chat"] = chat
+
 
 def chunk(
     text: str = "",
@@ -556,13 +571,16 @@ def chunk(
     index: int = 0,
     finish_reason: str | None = None,
     usage: Mapping[str, int] | None = None,
-    chat: bool = False,
+    chat: bool | None = None,
     choices: bool = True,
 ) -> dict[str, Any]:
     """One streamed chunk as vLLM behind Atoma sends it (with Atoma's signature fields).
 
-    ``chat`` gives the chat shape (``delta.content``); ``choices=False`` a usage-only chunk.
+    ``chat`` gives the chat shape (``delta.content``; None: see :func:`use_chat_shape`);
+    ``choices=False`` a usage-only chunk.
     """
+    if chat is None:
+        chat = _SHAPE["chat"]
     choice: dict[str, Any] = {"index": index, "finish_reason": finish_reason, "logprobs": None}
     if chat:
         choice["delta"] = {"content": text}
@@ -578,6 +596,26 @@ def chunk(
         "response_hash": "aGFzaA==",
         "signature": "sig",
     }
+
+
+def tool_call_chunk(
+    index: int,
+    arguments: str,
+    *,
+    call_id: str | None = None,
+    name: str | None = None,
+    finish_reason: str | None = None,
+) -> dict[str, Any]:
+    """A chat chunk carrying one piece of tool call ``index`` (id and name when given)."""
+    event = chunk(chat=True, finish_reason=finish_reason)
+    function: dict[str, Any] = {"arguments": arguments}
+    if name is not None:
+        function["name"] = name
+    piece: dict[str, Any] = {"index": index, "function": function}
+    if call_id is not None:
+        piece.update(id=call_id, type="function")
+    event["choices"][0]["delta"] = {"tool_calls": [piece]}
+    return event
 
 
 def sse(payload: Mapping[str, Any] | str | bytes) -> bytes:
@@ -608,7 +646,7 @@ def completion_stream(
     done: bool = True,
     usage_chunk: Mapping[str, int] | None = None,
     usage_every_chunk: bool = False,
-    chat: bool = False,
+    chat: bool | None = None,
     interval: float = 0.0,
     drop_after: int | None = None,
     reset: bool = False,
@@ -658,13 +696,18 @@ def endless_stream(interval: float = 0.01, text: str = "tok ") -> Stream:
 def completion_reply(
     text: str = "Hello there", *, finish_reason: str = "length", headers: Mapping[str, str] = {}
 ) -> Reply:
-    """A successful non-streamed completion."""
+    """A successful non-streamed completion (chat-shaped: see :func:`use_chat_shape`)."""
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+    if _SHAPE["chat"]:
+        choice["message"] = {"role": "assistant", "content": text}
+    else:
+        choice["text"] = text
     body = {
         "id": "cmpl-fault",
-        "object": "text_completion",
+        "object": "chat.completion" if _SHAPE["chat"] else "text_completion",
         "created": 1730000000,
         "model": "fault-model",
-        "choices": [{"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}],
+        "choices": [choice],
         "usage": usage(5, 3),
         "response_hash": "aGFzaA==",
         "signature": "sig",

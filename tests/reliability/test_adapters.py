@@ -1,4 +1,5 @@
-"""The same faults through both adapters: LangChain's ``AtomaLLM`` and LlamaIndex's ``Atoma``.
+"""The same faults through the adapters: LangChain's ``AtomaLLM`` and ``ChatAtoma``, and
+LlamaIndex's ``Atoma`` and ``AtomaChat``.
 
 The adapters own no HTTP, retry or SSE logic, so what the client guarantees must reach
 the framework user unchanged: the documented typed error with its status, code, message
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from llama_index.core.llms import ChatMessage
 
 from atoma_integrations import (
     APIStatusError,
@@ -28,8 +30,8 @@ from atoma_integrations import (
     RateLimitError,
     StreamInterruptedError,
 )
-from atoma_integrations.langchain import AtomaLLM
-from atoma_integrations.llama_index import Atoma
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
+from atoma_integrations.llama_index import Atoma, AtomaChat
 
 from ._runs import Outcome
 from .fault_server import (
@@ -49,20 +51,48 @@ ENTRY_POINTS = [
     "langchain.ainvoke",
     "langchain.stream",
     "langchain.astream",
+    # ChatAtoma: the fault server answers in chat shape for these (see conftest).
+    "langchain_chat.invoke",
+    "langchain_chat.invoke-streaming",
+    "langchain_chat.ainvoke",
+    "langchain_chat.stream",
+    "langchain_chat.astream",
     "llama_index.complete",
     "llama_index.acomplete",
     "llama_index.stream_complete",
     "llama_index.astream_complete",
+    # AtomaChat: answered in chat shape too (its prefix ends in "_chat").
+    "llama_index_chat.chat",
+    "llama_index_chat.achat",
+    "llama_index_chat.stream_chat",
+    "llama_index_chat.astream_chat",
 ]
 STREAMING = [e for e in ENTRY_POINTS if "stream" in e]
 
 
 def _make(entry: str, url: str, **settings: Any) -> Any:
     common = {"model": "fault-model", "base_url": url, "max_tokens": 8, **settings}
+    if entry.startswith("langchain_chat"):
+        # Only when set: langchain-core reads an explicit streaming=False on a chat model as
+        # "never stream", even in .stream().
+        if entry.endswith("-streaming"):
+            common["streaming"] = True
+        return ChatAtoma(**common)
     if entry.startswith("langchain"):
         return AtomaLLM(streaming=entry.endswith("-streaming"), **common)
     # A known window: LlamaIndex would otherwise ask the (fault) server for it.
+    if entry.startswith("llama_index_chat"):
+        return AtomaChat(context_window=2048, **common)
     return Atoma(context_window=2048, **common)
+
+
+def _messages(prompt: str) -> list[ChatMessage]:
+    return [ChatMessage(role="user", content=prompt)]
+
+
+def _text(result: Any) -> str:
+    """The text of what LangChain returns: a str (LLM) or a message (chat model)."""
+    return result if isinstance(result, str) else str(result.content)
 
 
 async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any) -> Outcome:
@@ -73,15 +103,15 @@ async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any)
     try:
         method = entry.split(".")[1].removesuffix("-streaming")
         if method == "invoke":
-            outcome.text = llm.invoke(prompt)
+            outcome.text = _text(llm.invoke(prompt))
         elif method == "ainvoke":
-            outcome.text = await llm.ainvoke(prompt)
+            outcome.text = _text(await llm.ainvoke(prompt))
         elif method == "stream":
             for token in llm.stream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "astream":
             async for token in llm.astream(prompt):
-                outcome.text += token
+                outcome.text += _text(token)
         elif method == "complete":
             outcome.text = llm.complete(prompt).text
         elif method == "acomplete":
@@ -92,6 +122,16 @@ async def run_adapter(entry: str, url: str, prompt: str = "hi", **settings: Any)
         elif method == "astream_complete":
             async for response in await llm.astream_complete(prompt):
                 outcome.text = response.text
+        elif method == "chat":
+            outcome.text = llm.chat(_messages(prompt)).message.content or ""
+        elif method == "achat":
+            outcome.text = (await llm.achat(_messages(prompt))).message.content or ""
+        elif method == "stream_chat":
+            for chat_response in llm.stream_chat(_messages(prompt)):
+                outcome.text = chat_response.message.content or ""
+        elif method == "astream_chat":
+            async for chat_response in await llm.astream_chat(_messages(prompt)):
+                outcome.text = chat_response.message.content or ""
         else:
             raise AssertionError(entry)
     except Exception as exc:
@@ -217,7 +257,9 @@ BAD_SETTINGS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+@pytest.mark.parametrize(
+    "adapter", ["langchain", "langchain_chat", "llama_index", "llama_index_chat"]
+)
 @pytest.mark.parametrize(("name", "value", "field"), BAD_SETTINGS, ids=[s[0] for s in BAD_SETTINGS])
 def test_adapter_rejects_a_bad_setting_naming_it(
     fault_server: FaultServer, adapter: str, name: str, value: Any, field: str
@@ -257,6 +299,16 @@ async def test_adapter_rejects_a_bad_per_call_value_before_sending(
         elif method == "astream":
             async for _ in llm.astream("hi", **{name: value}):
                 pass
+        elif method == "chat":
+            llm.chat(_messages("hi"), **{name: value})
+        elif method == "achat":
+            await llm.achat(_messages("hi"), **{name: value})
+        elif method == "stream_chat":
+            for _ in llm.stream_chat(_messages("hi"), **{name: value}):
+                pass
+        elif method == "astream_chat":
+            async for _ in await llm.astream_chat(_messages("hi"), **{name: value}):
+                pass
         else:
             async for _ in await llm.astream_complete("hi", **{name: value}):
                 pass
@@ -278,13 +330,22 @@ def _assert_hung_up_soon(server: FaultServer, left_at: float) -> None:
     assert record.ended is not None and record.ended - left_at < 1.0
 
 
-@pytest.mark.parametrize("entry", ["langchain.stream", "llama_index.stream_complete"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "langchain.stream",
+        "langchain_chat.stream",
+        "llama_index.stream_complete",
+        "llama_index_chat.stream_chat",
+    ],
+)
 def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: str) -> None:
     fault_server.always(endless_stream())
     llm = _make(entry, fault_server.url, max_retries=0)
     method = getattr(llm, entry.split(".")[1])
+    prompt: Any = _messages("hi") if entry.startswith("llama_index_chat") else "hi"
 
-    for i, _ in enumerate(method("hi")):
+    for i, _ in enumerate(method(prompt)):
         if i == 3:
             break
     left_at = time.monotonic()
@@ -293,20 +354,33 @@ def test_adapter_break_closes_the_connection(fault_server: FaultServer, entry: s
     _assert_hung_up_soon(fault_server, left_at)
 
 
+@pytest.mark.parametrize("entry", ["llama_index.stream_complete", "llama_index_chat.stream_chat"])
 def test_llama_index_generator_dropped_unread_closes_the_connection(
-    fault_server: FaultServer,
+    fault_server: FaultServer, entry: str
 ) -> None:
     fault_server.always(endless_stream())
-    llm = _make("llama_index.x", fault_server.url, max_retries=0)
+    llm = _make(entry, fault_server.url, max_retries=0)
 
-    llm.stream_complete("hi")  # the request is sent; the generator is dropped unread
+    # The request is sent; the generator is dropped unread.
+    if entry.startswith("llama_index_chat"):
+        llm.stream_chat(_messages("hi"))
+    else:
+        llm.stream_complete("hi")
     left_at = time.monotonic()
 
     assert wait_until(_hung_up(fault_server))
     _assert_hung_up_soon(fault_server, left_at)
 
 
-@pytest.mark.parametrize("entry", ["langchain.astream", "llama_index.astream_complete"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "langchain.astream",
+        "langchain_chat.astream",
+        "llama_index.astream_complete",
+        "llama_index_chat.astream_chat",
+    ],
+)
 @pytest.mark.parametrize("how", ["break", "cancel"])
 async def test_adapter_async_early_exit_closes_the_connection(
     fault_server: FaultServer, entry: str, how: str
@@ -316,8 +390,10 @@ async def test_adapter_async_early_exit_closes_the_connection(
     received = asyncio.Event()
 
     async def consume() -> None:
-        if entry == "langchain.astream":
+        if entry.endswith(".astream"):
             stream = llm.astream("hi")
+        elif entry == "llama_index_chat.astream_chat":
+            stream = await llm.astream_chat(_messages("hi"))
         else:
             stream = await llm.astream_complete("hi")
         i = 0

@@ -93,6 +93,32 @@ def _assert_names(error: BaseException, field: str) -> None:
     assert field in str(error), f"{field!r} not named in: {error}"
 
 
+async def _fails_at_every_entry_point(
+    server: FaultServer, endpoint: str, params: dict[str, Any], field: str
+) -> None:
+    """Sync and async, ``create`` and ``create_stream``: each raises naming ``field``."""
+    with AtomaClient(base_url=server.url, max_retries=0) as client:
+        resource: Any = client.chat.completions if endpoint == "chat" else client.completions
+        with pytest.raises((ValueError, TypeError)) as create:
+            resource.create(**params)
+        _assert_names(create.value, field)
+        with pytest.raises((ValueError, TypeError)) as stream:
+            resource.create_stream(**params)
+        _assert_names(stream.value, field)
+
+    async with AsyncAtomaClient(base_url=server.url, max_retries=0) as aclient:
+        aresource: Any = aclient.chat.completions if endpoint == "chat" else aclient.completions
+        with pytest.raises((ValueError, TypeError)) as acreate:
+            await aresource.create(**params)
+        _assert_names(acreate.value, field)
+        with pytest.raises((ValueError, TypeError)) as astream:
+            # Checked when the stream is created, before ``async with`` sends anything.
+            aresource.create_stream(**params)
+        _assert_names(astream.value, field)
+
+    assert server.requests == []
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"), [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS]
 )
@@ -100,26 +126,60 @@ async def test_invalid_call_fails_naming_the_field_and_sends_nothing(
     fault_server: FaultServer, overrides: dict[str, Any], field: str
 ) -> None:
     fault_server.always(completion_reply())
-    params = _call(overrides)
+    await _fails_at_every_entry_point(fault_server, "completions", _call(overrides), field)
 
-    with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
-        with pytest.raises((ValueError, TypeError)) as create:
-            client.completions.create(**params)
-        _assert_names(create.value, field)
-        with pytest.raises((ValueError, TypeError)) as stream:
-            client.completions.create_stream(**params)
-        _assert_names(stream.value, field)
 
-    async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
-        with pytest.raises((ValueError, TypeError)) as acreate:
-            await aclient.completions.create(**params)
-        _assert_names(acreate.value, field)
-        with pytest.raises((ValueError, TypeError)) as astream:
-            # Checked when the stream is created, before ``async with`` sends anything.
-            aclient.completions.create_stream(**params)
-        _assert_names(astream.value, field)
+# The sampling fields are the completions' own (one declaration); these are what chat adds.
+CHAT_VALID: dict[str, Any] = {
+    "model": "fault-model",
+    "messages": [{"role": "user", "content": "Say hello"}],
+    "max_tokens": 8,
+}
+TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+BAD_CHAT_CALLS: list[tuple[str, dict[str, Any], str]] = [
+    ("messages-missing", {"messages": MISSING}, "messages"),
+    ("messages-empty", {"messages": []}, "messages"),
+    ("messages-str", {"messages": "hello"}, "messages"),
+    ("role-unknown", {"messages": [{"role": "robot", "content": "x"}]}, "robot"),
+    ("role-missing", {"messages": [{"content": "x"}]}, "role"),
+    ("content-missing", {"messages": [{"role": "user"}]}, "content"),
+    ("content-int", {"messages": [{"role": "user", "content": 5}]}, "content"),
+    ("content-image-part", {"messages": [{"role": "user", "content": [{"type": "img"}]}]}, "text"),
+    ("tool-without-id", {"messages": [{"role": "tool", "content": "4"}]}, "tool_call_id"),
+    ("assistant-empty", {"messages": [{"role": "assistant", "content": None}]}, "tool_calls"),
+    ("tools-not-function", {"tools": [{"type": "retrieval"}]}, "tools"),
+    ("tool-name-spaces", {"tools": [{"function": {"name": "get weather"}}]}, "name"),
+    ("tool_choice-unknown", {"tools": [TOOL], "tool_choice": "sometimes"}, "tool_choice"),
+    (
+        "tool_choice-not-in-tools",
+        {"tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "other"}}},
+        "other",
+    ),
+    ("tool_choice-required-no-tools", {"tool_choice": "required"}, "tool_choice"),
+    ("response_format-unknown", {"response_format": {"type": "yaml"}}, "response_format"),
+    (
+        "json_schema-without-name",
+        {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+        "name",
+    ),
+    ("top_logprobs-without-logprobs", {"top_logprobs": 2}, "logprobs"),
+    ("logprobs-int", {"logprobs": 5}, "logprobs"),
+    ("parallel_tool_calls-str", {"parallel_tool_calls": "yes"}, "parallel_tool_calls"),
+    ("max_completion_tokens-zero", {"max_completion_tokens": 0}, "max_completion_tokens"),
+    ("temperature-above-2", {"temperature": 2.5}, "temperature"),
+    ("prompt-on-chat", {"prompt": "hi"}, "prompt"),
+]
 
-    assert fault_server.requests == []
+
+@pytest.mark.parametrize(
+    ("overrides", "field"), [c[1:] for c in BAD_CHAT_CALLS], ids=[c[0] for c in BAD_CHAT_CALLS]
+)
+async def test_invalid_chat_call_fails_naming_the_field_and_sends_nothing(
+    fault_server: FaultServer, overrides: dict[str, Any], field: str
+) -> None:
+    fault_server.always(completion_reply())
+    params = {k: v for k, v in {**CHAT_VALID, **overrides}.items() if v is not MISSING}
+    await _fails_at_every_entry_point(fault_server, "chat", params, field)
 
 
 def test_the_table_is_big_enough() -> None:

@@ -20,12 +20,13 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 import pytest
+from llama_index.core.llms import ChatMessage
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
-from atoma_integrations.langchain import AtomaLLM
-from atoma_integrations.llama_index import Atoma
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
+from atoma_integrations.llama_index import Atoma, AtomaChat
 
-from ._runs import PARAMS
+from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
 from .fault_server import (
     Drop,
     FaultServer,
@@ -36,6 +37,7 @@ from .fault_server import (
     chunk,
     sse,
     usage,
+    use_chat_shape,
     wait_until,
 )
 
@@ -95,8 +97,16 @@ def _settled(server: FaultServer, port: int) -> Callable[[], bool]:
     return lambda: server.active_connections == 0 and _client_sockets(port) == 0
 
 
+def _endpoint(client: Any, mode: str) -> tuple[Any, dict[str, Any]]:
+    """The resource a ``mode`` streams from, and a valid call for it."""
+    if is_chat(mode):
+        return client.chat.completions, CHAT_PARAMS
+    return client.completions, PARAMS
+
+
+@pytest.mark.parametrize("mode", ["sync", "sync-chat"])
 def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
-    fault_server: FaultServer,
+    fault_server: FaultServer, mode: str
 ) -> None:
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED)
@@ -104,17 +114,18 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
     ways_seen: set[str] = set()
 
     with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+        resource, params = _endpoint(client, mode)
         for n in range(STREAMS):
             way = rng.choice(SYNC_WAYS)
             at = rng.randint(0, TOKENS + 1)
             ways_seen.add(way)
             if way == "never-read-drop":
-                client.completions.create_stream(**PARAMS)
+                resource.create_stream(**params)
             elif way == "never-read":
-                with client.completions.create_stream(**PARAMS):
+                with resource.create_stream(**params):
                     pass
             elif way in ("drop", "close"):
-                stream = client.completions.create_stream(**PARAMS)
+                stream = resource.create_stream(**params)
                 for i, _ in enumerate(stream):
                     if i == at:
                         break
@@ -124,7 +135,7 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
             else:
                 with (
                     contextlib.suppress(Abandon),
-                    client.completions.create_stream(**PARAMS) as stream,
+                    resource.create_stream(**params) as stream,
                 ):
                     for i, _ in enumerate(stream):
                         if i == at and way != "exhaust":
@@ -141,8 +152,9 @@ def test_1000_sync_streams_abandoned_at_random_leave_nothing_open(
     _assert_nothing_left_open(fds_before, threads_before)
 
 
+@pytest.mark.parametrize("mode", ["async", "async-chat"])
 async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
-    fault_server: FaultServer,
+    fault_server: FaultServer, mode: str
 ) -> None:
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED + 1)
@@ -151,16 +163,17 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
     ways_seen: set[str] = set()
 
     async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as client:
+        resource, params = _endpoint(client, mode)
 
         async def one(way: str, at: int) -> None:
             if way == "never-read-drop":
-                client.completions.create_stream(**PARAMS)  # never started: sends nothing
-                await client.completions.create_stream(**PARAMS).start()  # started, dropped
+                resource.create_stream(**params)  # never started: sends nothing
+                await resource.create_stream(**params).start()  # started, dropped
             elif way == "never-read":
-                async with client.completions.create_stream(**PARAMS):
+                async with resource.create_stream(**params):
                     pass
             elif way in ("drop", "close"):
-                stream = client.completions.create_stream(**PARAMS)
+                stream = resource.create_stream(**params)
                 i = 0
                 async for _ in stream:
                     if i == at:
@@ -173,7 +186,7 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
                 reached = asyncio.Event()
 
                 async def consume() -> None:
-                    async with client.completions.create_stream(**PARAMS) as s:
+                    async with resource.create_stream(**params) as s:
                         i = 0
                         async for _ in s:
                             if i == at:
@@ -189,7 +202,7 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
                     await task
             else:
                 with contextlib.suppress(Abandon):
-                    async with client.completions.create_stream(**PARAMS) as s:
+                    async with resource.create_stream(**params) as s:
                         i = 0
                         async for _ in s:
                             if i == at and way != "exhaust":
@@ -218,7 +231,7 @@ def _current() -> asyncio.Task[object]:
     return task
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", MODES)
 async def test_streams_cut_by_the_server_leave_nothing_open(
     fault_server: FaultServer, mode: str
 ) -> None:
@@ -226,20 +239,22 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
     fault_server.always(Stream([Write(sse(chunk("partial"))), Pause(0.001), Drop(reset=True)]))
     fds_before, threads_before = _snapshot()
     errors = 0
-    if mode == "sync":
+    if mode.startswith("sync"):
         with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+            resource, params = _endpoint(client, mode)
             for _ in range(100):
                 try:
-                    with client.completions.create_stream(**PARAMS) as stream:
+                    with resource.create_stream(**params) as stream:
                         for _ in stream:
                             pass
                 except AtomaError:
                     errors += 1
     else:
         async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
+            aresource, params = _endpoint(aclient, mode)
             for _ in range(100):
                 try:
-                    async with aclient.completions.create_stream(**PARAMS) as astream:
+                    async with aresource.create_stream(**params) as astream:
                         async for _ in astream:
                             pass
                 except AtomaError:
@@ -252,28 +267,53 @@ async def test_streams_cut_by_the_server_leave_nothing_open(
 ADAPTER_STREAMS = 250
 
 
-@pytest.mark.parametrize("adapter", ["langchain", "llama_index"])
+@pytest.mark.parametrize(
+    "adapter", ["langchain", "langchain_chat", "llama_index", "llama_index_chat"]
+)
 async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
     fault_server: FaultServer, adapter: str
 ) -> None:
+    use_chat_shape(adapter.endswith("_chat"))
     # Adapters share one process-wide client per settings (and one async client per event
     # loop), which stays open by design: what may remain is its idle keep-alive pool.
     fault_server.always(_stream_with_a_pause())
     rng = random.Random(SEED + 2)
     fds_before, threads_before = _snapshot()
     common: dict[str, Any] = {"model": "fault-model", "base_url": fault_server.url}
-    llm: Any = AtomaLLM(**common) if adapter == "langchain" else Atoma(context_window=64, **common)
+    llm: Any = (
+        AtomaLLM(**common)
+        if adapter == "langchain"
+        else ChatAtoma(**common)
+        if adapter == "langchain_chat"
+        else Atoma(context_window=64, **common)
+        if adapter == "llama_index"
+        else AtomaChat(context_window=64, **common)
+    )
+    langchain = adapter.startswith("langchain")
+    hi = [ChatMessage(role="user", content="hi")]
 
     for _ in range(ADAPTER_STREAMS):
         at = rng.randint(0, TOKENS + 1)
         if rng.random() < 0.5:
-            sync_stream = llm.stream("hi") if adapter == "langchain" else llm.stream_complete("hi")
+            sync_stream = (
+                llm.stream("hi")
+                if langchain
+                else llm.stream_complete("hi")
+                if adapter == "llama_index"
+                else llm.stream_chat(hi)
+            )
             for i, _ in enumerate(sync_stream):
                 if i == at:
                     break
             del sync_stream
         else:
-            agen = llm.astream("hi") if adapter == "langchain" else await llm.astream_complete("hi")
+            agen = (
+                llm.astream("hi")
+                if langchain
+                else await llm.astream_complete("hi")
+                if adapter == "llama_index"
+                else await llm.astream_chat(hi)
+            )
             i = 0
             async for _ in agen:
                 if i == at:

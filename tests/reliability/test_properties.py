@@ -6,7 +6,10 @@ lines, ``\\n`` / ``\\r\\n`` / ``\\r`` line ends, with or without ``[DONE]``), cu
 bytes at arbitrary points, including inside multi-byte characters and between ``\\r``
 and ``\\n``, and checks that ``SSEDecoder`` + ``StreamState`` give exactly the chunks,
 text and usage of the unsplit stream. A second property checks that any sequence of
-chunks survives serialization to SSE and decoding unchanged.
+chunks survives serialization to SSE and decoding unchanged. A third does the same for
+chat streams: content and several tool calls whose pieces interleave by index, with the
+id and name sent once (OpenAI) or in every piece (llama.cpp), give the same
+``stream.message`` however the bytes are split.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atoma_integrations import CompletionChunk, Usage
-from atoma_integrations._streaming import SSEDecoder, StreamState
+from atoma_integrations import ChatCompletionMessage, CompletionChunk, Usage
+from atoma_integrations._streaming import ChatStreamState, SSEDecoder, StreamState
 
 # Modest example counts: the suite runs on a 2-core CI machine.
 SPLIT_SETTINGS = settings(
@@ -113,9 +116,10 @@ def _split(body: bytes, cuts: list[int]) -> list[bytes]:
     return [body[a:b] for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _decode(pieces: list[bytes]) -> tuple[list[CompletionChunk], StreamState]:
-    decoder, state = SSEDecoder(), StreamState()
-    out: list[CompletionChunk] = []
+def _decode(pieces: list[bytes], state: Any = None) -> tuple[list[Any], Any]:
+    decoder = SSEDecoder()
+    state = StreamState() if state is None else state
+    out: list[Any] = []
     payloads = [p for piece in pieces for p in decoder.feed(piece)] + decoder.flush()
     for payload in payloads:
         chunk = state.decode(payload)
@@ -163,3 +167,71 @@ def test_any_sequence_of_chunks_round_trips_through_sse(chunk_list: list[dict[st
     assert state.texts == texts_by_index
     usages_seen = [c.usage for c in originals if c.usage is not None]
     assert state.usage == (usages_seen[-1] if usages_seen else None)
+
+
+# --- Chat: tool calls merged by index, whatever the split --------------------------------
+
+names = st.from_regex(r"[a-z_]{1,12}", fullmatch=True)
+
+
+@st.composite
+def chat_streams(draw: st.DrawFn) -> tuple[bytes, ChatCompletionMessage]:
+    """A chat stream (content pieces and interleaved tool-call pieces) and its message."""
+    repeat_id_and_name = draw(st.booleans())  # llama.cpp repeats them in every piece
+    calls = []
+    for index in range(draw(st.integers(0, 3))):
+        pieces = draw(st.lists(texts, min_size=1, max_size=5))
+        calls.append((index, f"call_{index}", draw(names), pieces))
+    content = draw(st.lists(texts, max_size=4))
+    # Every piece in a random order that keeps each call's (and the content's) own order.
+    queue: list[tuple[str, int]] = [("content", i) for i in range(len(content))]
+    queue += [("call", c) for c, (_, _, _, pieces) in enumerate(calls) for _ in pieces]
+    order = draw(st.permutations(queue))
+    seen: dict[int, int] = {}
+    events: list[dict[str, Any]] = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+    content_at = 0
+    for kind, which in order:
+        if kind == "content":
+            delta: dict[str, Any] = {"content": content[content_at]}
+            content_at += 1
+        else:
+            index, call_id, name, pieces = calls[which]
+            n = seen.get(which, 0)
+            seen[which] = n + 1
+            piece: dict[str, Any] = {"index": index, "function": {"arguments": pieces[n]}}
+            if n == 0 or repeat_id_and_name:
+                piece.update(id=call_id, type="function")
+                piece["function"]["name"] = name
+            delta = {"tool_calls": [piece]}
+        events.append({"choices": [{"index": 0, "delta": delta}]})
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    newline = draw(st.sampled_from([b"\n", b"\r\n", b"\r"]))
+    body = b"".join(
+        b"data: " + json.dumps(e, ensure_ascii=False).encode() + newline + newline for e in events
+    )
+    if draw(st.booleans()):
+        body += b"data: [DONE]" + newline + newline
+    tool_calls = [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": "".join(p)}}
+        for _, call_id, name, p in calls
+    ]
+    expected = ChatCompletionMessage.model_validate(
+        {
+            "role": "assistant",
+            "content": "".join(content) if "".join(content) else (None if calls else ""),
+            "tool_calls": tool_calls or None,
+        }
+    )
+    return body, expected
+
+
+@SPLIT_SETTINGS
+@given(stream=chat_streams(), cuts=st.lists(st.integers(0, 10_000), max_size=30))
+def test_chat_tool_calls_merge_the_same_whatever_the_split(
+    stream: tuple[bytes, ChatCompletionMessage], cuts: list[int]
+) -> None:
+    body, expected = stream
+    for pieces in ([body], _split(body, cuts), [body[i : i + 1] for i in range(len(body))]):
+        _, state = _decode(pieces, ChatStreamState())
+        state.finish()
+        assert state.message() == expected

@@ -13,9 +13,11 @@ import os
 import pickle
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from langchain_core.load import dumpd, dumps
+from llama_index.core.llms import ChatMessage
 
 from atoma_integrations import (
     APIConnectionError,
@@ -26,10 +28,10 @@ from atoma_integrations import (
     AtomaError,
     StreamInterruptedError,
 )
-from atoma_integrations.langchain import AtomaLLM
-from atoma_integrations.llama_index import Atoma
+from atoma_integrations.langchain import AtomaLLM, ChatAtoma
+from atoma_integrations.llama_index import Atoma, AtomaChat
 
-from ._runs import PARAMS
+from ._runs import CHAT_PARAMS, PARAMS
 from .fault_server import (
     Behaviour,
     FaultServer,
@@ -38,6 +40,7 @@ from .fault_server import (
     completion_reply,
     completion_stream,
     error_reply,
+    use_chat_shape,
 )
 
 KEY = "sk-atoma-" + "7f3c9a1e" * 4  # distinctive, so any copy of it is found
@@ -92,8 +95,20 @@ def _llama_llm(url: str, **kwargs: object) -> Atoma:
     )
 
 
-def test_langchain_llm_text_and_dumps_hide_the_key(fault_server: FaultServer) -> None:
-    llm = _langchain_llm(fault_server.url, api_key=KEY)
+def _llama_chat(url: str, **kwargs: object) -> AtomaChat:
+    settings: dict[str, object] = {"max_tokens": 8, "max_retries": 0, "context_window": 2048}
+    return AtomaChat(model="fault-model", base_url=url, **{**settings, **kwargs})
+
+
+def _langchain_chat(url: str, **kwargs: object) -> ChatAtoma:
+    return ChatAtoma(model="fault-model", base_url=url, max_tokens=8, max_retries=0, **kwargs)
+
+
+@pytest.mark.parametrize("make", [_langchain_llm, _langchain_chat], ids=["llm", "chat"])
+def test_langchain_llm_text_and_dumps_hide_the_key(
+    fault_server: FaultServer, make: Callable[..., AtomaLLM | ChatAtoma]
+) -> None:
+    llm = make(fault_server.url, api_key=KEY)
     _no_key(repr(llm))
     _no_key(str(llm))
     _no_key(dumps(llm))
@@ -103,8 +118,11 @@ def test_langchain_llm_text_and_dumps_hide_the_key(fault_server: FaultServer) ->
     assert '"type": "secret"' in dumps(llm)  # a reference to ATOMA_API_KEY instead
 
 
-def test_llama_index_llm_text_and_to_json_hide_the_key(fault_server: FaultServer) -> None:
-    llm = _llama_llm(fault_server.url, api_key=KEY)
+@pytest.mark.parametrize("make", [_llama_llm, _llama_chat], ids=["Atoma", "AtomaChat"])
+def test_llama_index_llm_text_and_to_json_hide_the_key(
+    fault_server: FaultServer, make: Callable[..., Atoma | AtomaChat]
+) -> None:
+    llm = make(fault_server.url, api_key=KEY)
     _no_key(repr(llm))
     _no_key(str(llm))
     _no_key(llm.to_json())
@@ -113,7 +131,11 @@ def test_llama_index_llm_text_and_to_json_hide_the_key(fault_server: FaultServer
     _no_key(llm.model_dump_json())
 
 
-@pytest.mark.parametrize("make", [_langchain_llm, _llama_llm], ids=["langchain", "llama_index"])
+@pytest.mark.parametrize(
+    "make",
+    [_langchain_llm, _langchain_chat, _llama_llm, _llama_chat],
+    ids=["langchain", "langchain_chat", "llama_index", "llama_index_chat"],
+)
 def test_adapter_pickle_never_holds_an_environment_key(
     monkeypatch: pytest.MonkeyPatch,
     fault_server: FaultServer,
@@ -136,25 +158,31 @@ ERROR_FAULTS: dict[str, Behaviour] = {
 }
 
 
-def _error_for(url: str, fault: str) -> AtomaError:
+ENDPOINTS = ("completions", "chat")
+
+
+def _error_for(url: str, fault: str, endpoint: str) -> AtomaError:
     with AtomaClient(KEY, base_url=url, max_retries=0, timeout=0.2) as client:
+        resource: Any = client.chat.completions if endpoint == "chat" else client.completions
+        params = CHAT_PARAMS if endpoint == "chat" else PARAMS
         try:
             if fault.startswith("stream"):
-                with client.completions.create_stream(**PARAMS) as stream:
+                with resource.create_stream(**params) as stream:
                     for _ in stream:
                         pass
             else:
-                client.completions.create(**PARAMS)
+                resource.create(**params)
         except AtomaError as exc:
             return exc
     raise AssertionError(f"{fault} raised nothing")
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", list(ERROR_FAULTS))
-def test_errors_never_show_the_key(fault_server: FaultServer, fault: str) -> None:
+def test_errors_never_show_the_key(fault_server: FaultServer, fault: str, endpoint: str) -> None:
     fault_server.always(ERROR_FAULTS[fault])
 
-    error = _error_for(fault_server.url, fault)
+    error = _error_for(fault_server.url, fault, endpoint)
 
     expected = {
         "401": APIStatusError,
@@ -180,12 +208,15 @@ def test_errors_never_show_the_key(fault_server: FaultServer, fault: str) -> Non
                 _no_key(repr(frame.locals))
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("fault", list(ERROR_FAULTS))
-def test_pickled_errors_never_carry_the_key(fault_server: FaultServer, fault: str) -> None:
+def test_pickled_errors_never_carry_the_key(
+    fault_server: FaultServer, fault: str, endpoint: str
+) -> None:
     # Errors cross process pools and task queues pickled; the request headers they could
     # reach (error.response.request) hold the key and must stay behind.
     fault_server.always(ERROR_FAULTS[fault])
-    error = _error_for(fault_server.url, fault)
+    error = _error_for(fault_server.url, fault, endpoint)
 
     data = pickle.dumps(error)
 
@@ -200,6 +231,7 @@ def test_pickled_errors_never_carry_the_key(fault_server: FaultServer, fault: st
         )
     if isinstance(error, StreamInterruptedError):
         assert copy.text == error.text
+        assert copy.partial_message == error.partial_message
     assert type(copy) is type(error)
 
 
@@ -236,6 +268,37 @@ async def test_debug_logs_never_show_the_key(
     assert {"httpx", "httpcore", "atoma_integrations"} <= names  # the capture saw them all
     assert backoff  # the retry (and its log line) happened
     _no_key(caplog.text)
+    for record in caplog.records:
+        _no_key(record.getMessage())
+        _no_key(repr(record.args))
+    assert fault_server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_debug_logs_of_atoma_chat_never_show_the_key(
+    fault_server: FaultServer, caplog: pytest.LogCaptureFixture, backoff: list[float]
+) -> None:
+    use_chat_shape(True)  # the suite's conftest sets it back after the test
+    caplog.set_level(logging.DEBUG)
+    fault_server.enqueue(
+        error_reply(503),
+        completion_reply(),
+        completion_stream(["a", "b"]),
+        completion_stream(["a", "b"], drop_after=1),
+    )
+    fault_server.always(completion_reply())
+    llm = _llama_chat(fault_server.url, api_key=KEY, max_retries=1)
+    hi = [ChatMessage(role="user", content="hi")]
+
+    llm.chat(hi)
+    list(llm.stream_chat(hi))
+    with pytest.raises(StreamInterruptedError) as error:
+        list(llm.stream_chat(hi))
+    await llm.achat(hi)
+
+    assert backoff
+    _no_key(caplog.text)
+    _no_key(str(error.value))
+    _no_key(repr(error.value.partial_message))
     for record in caplog.records:
         _no_key(record.getMessage())
         _no_key(repr(record.args))
@@ -285,6 +348,25 @@ async def test_an_environment_key_goes_to_atoma_base_url(
     Atoma(model="fault-model", max_tokens=8, context_window=2048).complete("hi")
 
     assert _authorization(fault_server) == [f"Bearer {ENV_KEY}"] * 4
+
+
+async def test_atoma_chat_sends_an_environment_key_only_to_atoma_base_url(
+    monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer
+) -> None:
+    use_chat_shape(True)  # the suite's conftest sets it back after the test
+    monkeypatch.setenv("ATOMA_API_KEY", ENV_KEY)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)  # never read, whatever the URL
+    fault_server.always(completion_reply())
+    hi = [ChatMessage(role="user", content="hi")]
+
+    _llama_chat(fault_server.url).chat(hi)  # an explicit URL that ATOMA_BASE_URL does not name
+    await _llama_chat(fault_server.url).achat(hi)
+    monkeypatch.setenv("ATOMA_BASE_URL", fault_server.url + "/")
+    chat = AtomaChat(model="fault-model", max_tokens=8, context_window=2048)
+    chat.chat(hi)
+    await chat.achat(hi)
+
+    assert _authorization(fault_server) == [None, None, f"Bearer {ENV_KEY}", f"Bearer {ENV_KEY}"]
 
 
 def test_atoma_base_url_elsewhere_does_not_license_this_base_url(

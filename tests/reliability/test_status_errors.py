@@ -24,7 +24,7 @@ from atoma_integrations import (
     RateLimitError,
 )
 
-from ._runs import MODES, run_create, run_stream
+from ._runs import MODES, endpoint_path, run_create, run_stream
 from .fault_server import (
     FaultServer,
     NoAnswer,
@@ -274,7 +274,8 @@ async def test_hang_up_without_answer_is_a_retried_connection_error(
     outcome = await run_create(mode, fault_server.url, max_retries=2)
 
     assert type(outcome.error) is APIConnectionError
-    assert "POST" in str(outcome.error) and "/v1/completions" in str(outcome.error)
+    assert "POST" in str(outcome.error) and endpoint_path(mode) in str(outcome.error)
+    assert {r.path for r in fault_server.requests} == {endpoint_path(mode)}
     assert len(fault_server.requests) == 3
     assert len(backoff) == 2
 

@@ -138,3 +138,70 @@ def stream_reply(pieces: Sequence[bytes], *, fail_with: Exception | None = None)
         headers={"content-type": "text/event-stream"},
         stream=Pieces(pieces, fail_with=fail_with),
     )
+
+
+def chat_chunk(
+    content: str | None = None,
+    finish_reason: str | None = None,
+    index: int = 0,
+    *,
+    role: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One streamed chat completion chunk in vLLM / Atoma / llama.cpp shape."""
+    delta: dict[str, Any] = {}
+    if role is not None:
+        delta["role"] = role
+    if content is not None:
+        delta["content"] = content
+    if tool_calls is not None:
+        delta["tool_calls"] = tool_calls
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        ],
+        **extra,
+    }
+
+
+def tool_delta(
+    index: int, arguments: str, *, call_id: str | None = None, name: str | None = None
+) -> dict[str, Any]:
+    """One piece of a streamed tool call."""
+    function: dict[str, Any] = {"arguments": arguments}
+    if name is not None:
+        function["name"] = name
+    piece: dict[str, Any] = {"index": index, "function": function}
+    if call_id is not None:
+        piece["id"] = call_id
+        piece["type"] = "function"
+    return piece
+
+
+def chat_completion(
+    content: str | None = "Hello",
+    finish_reason: str = "stop",
+    *,
+    tool_calls: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A full chat completion response body."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls is not None:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        **extra,
+    }

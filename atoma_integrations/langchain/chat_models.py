@@ -1,0 +1,636 @@
+"""LangChain: ``ChatAtoma``, Atoma's chat completions as a ``BaseChatModel``.
+
+The class is a table from LangChain concepts to calls on the shared client; HTTP,
+retries, SSE, tool-call merging and error mapping live once, in the core:
+
+=====================================  ===============================================
+LangChain                              here
+=====================================  ===============================================
+``invoke`` / ``generate``              ``_generate``: one ``chat.completions.create``
+``ainvoke`` / ``agenerate``            ``_agenerate``: the same on ``AsyncAtomaClient``
+``stream`` / ``astream``               ``_stream`` / ``_astream``:
+                                       ``chat.completions.create_stream``; LangChain fires
+                                       ``on_llm_new_token`` before each chunk is yielded
+``batch`` / ``abatch``                 at most ``max_concurrency`` (8) conversations at once
+messages                               OpenAI's shapes (``convert_to_openai_messages``);
+                                       tool calls and tool results included
+``bind_tools(tools, tool_choice=)``    ``tools`` / ``tool_choice`` request fields; "any"
+                                       with one tool is sent as the named choice
+``AIMessage.tool_calls``               parsed from the answer; arguments that are not JSON
+                                       land in ``invalid_tool_calls``
+``AIMessageChunk.tool_call_chunks``    the stream's tool-call pieces (id, name once)
+``with_structured_output``             ``json_schema`` (``response_format``),
+                                       ``function_calling`` (a forced tool call) or
+                                       ``json_mode`` (``json_object``, with the schema)
+``usage_metadata``                     the server's usage; in a stream, on the final chunk
+                                       (``stream_usage`` asks for it with ``stream_options``)
+``response_metadata``                  ``finish_reason``, ``model_name``, Atoma's
+                                       ``response_hash`` / ``signature``
+errors                                 the core's typed errors, also LangChain's
+                                       ``Model*Error`` types
+``dumpd`` / ``load`` / pickle          the key travels as a secret reference
+=====================================  ===============================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, ClassVar, Literal, cast
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    InvalidToolCall,
+    ToolCall,
+    UsageMetadata,
+)
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.messages.utils import convert_to_openai_messages
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+    make_invalid_tool_call,
+    parse_tool_call,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict
+
+from atoma_integrations._adapters import (
+    CHAT_RESERVED_BODY_KEYS,
+    ChatGenerationFields,
+    async_client_for,
+    atoma_extras,
+    chat_params,
+    sum_usage_counts,
+    sync_client_for,
+    usage_counts,
+)
+from atoma_integrations._tools import resolve_tool_choice
+from atoma_integrations.langchain._base import AtomaLangChainSettings
+from atoma_integrations.langchain._errors import typed_errors
+from atoma_integrations.resources import ChatCompletionParams
+from atoma_integrations.types import (
+    ChatCompletion,
+    ChatCompletionChoice,
+    ChatCompletionChunk,
+    ChatCompletionMessageToolCall,
+    Usage,
+)
+
+__all__ = ["ChatAtoma"]
+
+_PROVIDER = "atoma"
+_METHODS = ("json_schema", "function_calling", "json_mode")
+
+# ---------------------------------------------------------------------------------------
+# Pure mapping steps, shared by the sync and async paths.
+# ---------------------------------------------------------------------------------------
+
+
+def _wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages in OpenAI's wire shape, which the client validates."""
+    wire = convert_to_openai_messages(list(messages))
+    for message, entry in zip(messages, wire, strict=True):
+        if entry.get("role") == "tool":
+            # OpenAI's tool message has no name (ChatOpenAI drops it too); servers that
+            # validate strictly reject it.
+            entry.pop("name", None)
+        if isinstance(message, AIMessage) and message.invalid_tool_calls:
+            # A call the model made with broken arguments is still part of the history
+            # (a tool message may answer it); langchain-core's converter drops it.
+            calls = list(entry.get("tool_calls") or [])
+            calls += [
+                {
+                    "type": "function",
+                    "id": call["id"],
+                    "function": {"name": call["name"] or "", "arguments": call["args"] or ""},
+                }
+                for call in message.invalid_tool_calls
+                if call.get("id")
+            ]
+            entry["tool_calls"] = calls
+            entry.setdefault("content", "")
+    return wire
+
+
+def _usage_metadata(usage: Usage | None) -> UsageMetadata | None:
+    """The server's usage as LangChain's ``UsageMetadata`` (with cache and reasoning
+    details when the server reports them)."""
+    if usage is None:
+        return None
+    # A cast: langchain-core declares the detail keys with typing.NotRequired, which mypy
+    # checking for Python 3.10 does not know, and then wrongly requires them.
+    metadata = cast(
+        "UsageMetadata",
+        {
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+        },
+    )
+    extra = usage.model_extra or {}
+    prompt_details = extra.get("prompt_tokens_details")
+    if isinstance(prompt_details, dict) and prompt_details.get("cached_tokens") is not None:
+        metadata["input_token_details"] = {"cache_read": prompt_details["cached_tokens"]}
+    completion_details = extra.get("completion_tokens_details")
+    if (
+        isinstance(completion_details, dict)
+        and completion_details.get("reasoning_tokens") is not None
+    ):
+        metadata["output_token_details"] = {"reasoning": completion_details["reasoning_tokens"]}
+    return metadata
+
+
+def _tool_calls(
+    raw: Sequence[ChatCompletionMessageToolCall],
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Parsed tool calls, and those whose arguments are not a JSON object."""
+    parsed: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for call in raw:
+        as_dict = call.model_dump()
+        try:
+            result = parse_tool_call(as_dict, return_id=True)
+        except Exception as exc:  # langchain-core raises OutputParserException
+            invalid.append(make_invalid_tool_call(as_dict, str(exc)))
+            continue
+        if result is None:
+            invalid.append(make_invalid_tool_call(as_dict, "the arguments are not JSON"))
+        else:
+            parsed.append(cast("ToolCall", result))
+    return parsed, invalid
+
+
+def _response_metadata(
+    finish_reason: str | None, model_name: str, extras: Mapping[str, Any], fingerprint: Any
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "finish_reason": finish_reason,
+        "model_name": model_name,
+        "model_provider": _PROVIDER,
+    }
+    if fingerprint is not None:
+        metadata["system_fingerprint"] = fingerprint
+    metadata.update(extras)
+    return metadata
+
+
+def _ai_message(completion: ChatCompletion, choice: ChatCompletionChoice, model: str) -> AIMessage:
+    """One choice of a whole response as an ``AIMessage``."""
+    message = choice.message
+    tool_calls, invalid = _tool_calls(message.tool_calls or [])
+    additional: dict[str, Any] = {}
+    if message.refusal:
+        additional["refusal"] = message.refusal
+    metadata = _response_metadata(
+        choice.finish_reason,
+        completion.model or model,
+        atoma_extras(completion),
+        completion.system_fingerprint,
+    )
+    if choice.logprobs is not None:
+        metadata["logprobs"] = choice.logprobs.model_dump(exclude_none=True)
+    usage = _usage_metadata(completion.usage)
+    return AIMessage(
+        content=message.content or "",
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        additional_kwargs=additional,
+        response_metadata=metadata,
+        usage_metadata=usage,
+        id=completion.id or None,
+    )
+
+
+def _chat_result(completion: ChatCompletion, model: str) -> ChatResult:
+    """A whole response as a ``ChatResult``: one generation per choice."""
+    generations = [
+        ChatGeneration(
+            message=_ai_message(completion, choice, model),
+            generation_info={"finish_reason": choice.finish_reason},
+        )
+        for choice in sorted(completion.choices, key=lambda c: c.index)
+    ]
+    return ChatResult(
+        generations=generations,
+        llm_output={
+            "token_usage": usage_counts(completion.usage),
+            "model_name": completion.model or model,
+        },
+    )
+
+
+class _ChunkMapper:
+    """Core stream chunks to ``ChatGenerationChunk``s: content and tool-call pieces as they
+    come, then a final chunk.
+
+    LangChain merges chunks by concatenating strings and summing numbers, so what is not
+    per-token (``finish_reason``, model name, usage, Atoma's signature of the whole
+    answer) goes on the final chunk only; it also marks the end (``chunk_position``), so
+    LangChain parses the merged tool-call pieces into ``tool_calls``.
+    """
+
+    __slots__ = ("extras", "fingerprint", "finish_reason", "id", "model_name")
+
+    def __init__(self, model: str) -> None:
+        self.finish_reason: str | None = None
+        self.model_name = model
+        self.id: str | None = None
+        self.extras: dict[str, Any] = {}
+        self.fingerprint: Any = None
+
+    def chunk(self, event: ChatCompletionChunk) -> ChatGenerationChunk | None:
+        choice = event.choices[0]
+        if event.id:
+            self.id = event.id
+        extras = atoma_extras(event)
+        if extras:
+            self.extras = extras  # the last chunk's signature covers the whole answer
+        if choice.finish_reason is not None:
+            self.finish_reason = choice.finish_reason
+            if event.model:
+                self.model_name = event.model
+            self.fingerprint = event.system_fingerprint
+        delta = choice.delta
+        pieces = [
+            tool_call_chunk(
+                name=piece.function.name if piece.function else None,
+                args=piece.function.arguments if piece.function else None,
+                id=piece.id,
+                index=piece.index,
+            )
+            for piece in delta.tool_calls or ()
+        ]
+        info: dict[str, Any] | None = None
+        if choice.logprobs is not None:
+            info = {"logprobs": choice.logprobs.model_dump(exclude_none=True)}
+        elif not delta.content and not pieces and not delta.refusal:
+            return None  # nothing new: the role-only first event, an empty event
+        additional = {"refusal": delta.refusal} if delta.refusal else {}
+        message = AIMessageChunk(
+            content=delta.content or "",
+            tool_call_chunks=pieces,
+            additional_kwargs=additional,
+            id=self.id,
+        )
+        return ChatGenerationChunk(message=message, generation_info=info)
+
+    def final(self, usage: Usage | None) -> ChatGenerationChunk:
+        metadata = _response_metadata(
+            self.finish_reason, self.model_name, self.extras, self.fingerprint
+        )
+        message = AIMessageChunk(
+            content="",
+            usage_metadata=_usage_metadata(usage),
+            response_metadata=metadata,
+            chunk_position="last",
+            id=self.id,
+        )
+        return ChatGenerationChunk(
+            message=message,
+            generation_info={"finish_reason": self.finish_reason, "model_name": self.model_name},
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Structured output: what to bind and how to parse, per method.
+# ---------------------------------------------------------------------------------------
+
+
+def _schema_name(schema: Mapping[str, Any]) -> str:
+    """A name the API accepts (``[a-zA-Z0-9_-]{1,64}``) from a JSON schema's title."""
+    title = str(schema.get("title") or "response")
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", title)[:64] or "response"
+
+
+def _json_parser(schema: Any) -> Runnable[Any, Any]:
+    if isinstance(schema, type) and is_basemodel_subclass(schema):
+        return PydanticOutputParser(pydantic_object=schema)
+    return JsonOutputParser()
+
+
+# ---------------------------------------------------------------------------------------
+# The chat model.
+# ---------------------------------------------------------------------------------------
+
+
+class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
+    """Atoma's hosted open models (or any OpenAI-compatible ``/v1/chat/completions``) as a
+    LangChain chat model, with tools and structured output.
+
+    Example:
+        ```python
+        from pydantic import BaseModel
+        from atoma_integrations.langchain import ChatAtoma
+
+        llm = ChatAtoma(model="meta-llama/Llama-3.3-70B-Instruct", max_tokens=256)
+        llm.invoke("Say hello in French").content
+
+        def get_weather(city: str) -> str:
+            \"\"\"Weather in a city.\"\"\"
+            return "sunny"
+
+        llm.bind_tools([get_weather], tool_choice="any").invoke("Weather in Paris?").tool_calls
+
+        class City(BaseModel):
+            name: str
+            country: str
+
+        llm.with_structured_output(City).invoke("The capital of France")
+        ```
+
+    The key comes from ``api_key``, else from ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH``
+    when the server is the Atoma cloud or ``ATOMA_BASE_URL``. Generation parameters have
+    the client's names and ranges and are checked when the object is built.
+    """
+
+    # pydantic < 2.10 reserves every "model_" name; model_kwargs is LangChain's convention.
+    model_config = ConfigDict(protected_namespaces=())
+
+    _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS
+
+    stream_usage: bool = True
+    """Ask for usage in streams (``stream_options.include_usage``); it rides on the final
+    chunk's ``usage_metadata``. Atoma always sends it; some servers never do."""
+
+    # --- LangChain identity, tracing ----------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "atoma-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        """Every setting that changes the output (the cache key); never the key."""
+        return self._identity(self.model, self.generation_defaults())
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = _PROVIDER
+        model = kwargs.get("model")
+        params["ls_model_name"] = model if isinstance(model, str) else self.model
+        params["ls_max_tokens"] = kwargs.get("max_tokens", self.max_tokens)
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        effective_stop = stop if stop is not None else self.stop
+        if effective_stop:
+            params["ls_stop"] = list(effective_stop)
+        return params
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        """``generate`` over several conversations: token usage added up."""
+        outputs = [o for o in llm_outputs if o]
+        return {
+            "token_usage": sum_usage_counts([o.get("token_usage") or {} for o in outputs]),
+            "model_name": next(
+                (o["model_name"] for o in outputs if o.get("model_name")), self.model
+            ),
+        }
+
+    # --- requests ------------------------------------------------------------------------
+
+    def _params(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> ChatCompletionParams:
+        return chat_params(
+            self.model,
+            _wire_messages(messages),
+            self.generation_defaults(),
+            stop=stop,
+            overrides=kwargs,
+            extra_body=self.model_kwargs,
+        )
+
+    def _stream_params(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> ChatCompletionParams:
+        kwargs = dict(kwargs)
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        params = self._params(messages, stop, kwargs)
+        if (params.get("n") or 1) > 1:
+            raise ValueError("a stream carries one answer: n > 1 needs invoke/generate")
+        if stream_usage and params.get("stream_options") is None:
+            params["stream_options"] = {"include_usage": True}
+        return params
+
+    # --- sync ----------------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        params = self._params(messages, stop, kwargs)
+        with typed_errors():
+            completion = sync_client_for(self._settings()).chat.completions.create(**params)
+        return _chat_result(completion, self.model)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        params = self._stream_params(messages, stop, kwargs)
+        mapper = _ChunkMapper(self.model)
+        with typed_errors():
+            client = sync_client_for(self._settings())
+            # The block closes the HTTP response however the loop ends, including a
+            # consumer that stops early (GeneratorExit): the server then stops generating.
+            with client.chat.completions.create_stream(**params) as stream:
+                for event in stream:
+                    chunk = mapper.chunk(event)
+                    if chunk is None:
+                        continue
+                    if run_manager is not None:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            final = mapper.final(stream.usage)
+        if run_manager is not None:
+            run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
+
+    # --- async ---------------------------------------------------------------------------
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        params = self._params(messages, stop, kwargs)
+        with typed_errors():
+            client = async_client_for(self._settings())
+            completion = await client.chat.completions.create(**params)
+        return _chat_result(completion, self.model)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        params = self._stream_params(messages, stop, kwargs)
+        mapper = _ChunkMapper(self.model)
+        with typed_errors():
+            client = async_client_for(self._settings())
+            async with client.chat.completions.create_stream(**params) as stream:
+                async for event in stream:
+                    chunk = mapper.chunk(event)
+                    if chunk is None:
+                        continue
+                    if run_manager is not None:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            final = mapper.final(stream.usage)
+        if run_manager is not None:
+            await run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
+
+    # --- batch ---------------------------------------------------------------------------
+
+    def _bounded(self, config: RunnableConfig | list[RunnableConfig] | None) -> Any:
+        """``config`` with ``max_concurrency`` defaulting to this model's (8)."""
+        if isinstance(config, list):
+            return [self._bounded(c) for c in config]
+        bounded = dict(config or {})
+        bounded.setdefault("max_concurrency", self.max_concurrency)
+        return bounded
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """One request per input, at most ``max_concurrency`` in flight."""
+        return super().batch(
+            inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
+        )
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """The async twin of :meth:`batch` (no threads)."""
+        return await super().abatch(
+            inputs, self._bounded(config), return_exceptions=return_exceptions, **kwargs
+        )
+
+    # --- tools and structured output --------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | dict[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Let the model call ``tools`` (LangChain tools, pydantic models, functions, dicts).
+
+        ``tool_choice``: "auto", "none", "any"/"required"/True (must call one; with a
+        single tool sent as that tool's named choice), or a tool's name. A name that is not
+        among ``tools`` fails here, before any request.
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        choice = resolve_tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into ``schema`` (a pydantic class, a TypedDict or a JSON schema).
+
+        ``method``: "json_schema" (``response_format`` json_schema, Atoma's vLLM), or
+        "function_calling" (a forced call of a tool made from the schema), or "json_mode"
+        (``json_object``; the schema is sent beside it, which vLLM ignores and llama.cpp
+        enforces). Pydantic schemas give instances, others dicts. With ``include_raw``
+        the result is ``{"raw": AIMessage, "parsed": ..., "parsing_error": ...}``.
+        """
+        if kwargs:
+            raise ValueError(f"unexpected arguments: {sorted(kwargs)}")
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema (json_mode alone does not)")
+        trace = {"kwargs": {"method": method, "strict": strict}}
+        llm: Runnable[LanguageModelInput, Any]
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(cast("Any", schema), strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [cast("Any", schema)],
+                tool_choice=name,
+                strict=strict,
+                ls_structured_output_format={**trace, "schema": tool},
+            )
+            if isinstance(schema, type) and is_basemodel_subclass(schema):
+                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
+            else:
+                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        else:
+            json_schema = convert_to_json_schema(cast("Any", schema)) if schema else None
+            response_format: dict[str, Any]
+            if method == "json_mode":
+                response_format = {"type": "json_object"}
+                if json_schema is not None:
+                    response_format["schema"] = json_schema
+            else:
+                assert json_schema is not None
+                spec: dict[str, Any] = {"name": _schema_name(json_schema), "schema": json_schema}
+                if json_schema.get("description"):
+                    spec["description"] = json_schema["description"]
+                if strict is not None:
+                    spec["strict"] = strict
+                response_format = {"type": "json_schema", "json_schema": spec}
+            llm = self.bind(
+                response_format=response_format,
+                ls_structured_output_format={**trace, "schema": json_schema},
+            )
+            parser = _json_parser(schema)
+        if not include_raw:
+            return llm | parser
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks(
+            [unparsed], exception_key="parsing_error"
+        )
