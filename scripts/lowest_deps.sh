@@ -55,6 +55,7 @@ PY
     --ignore=tests/unit/test_benchmarks_smoke.py \
     --ignore=tests/unit/test_packaging.py \
     --ignore=tests/unit/test_langchain_standard.py \
+    --ignore=tests/unit/test_chat_langchain_standard.py \
     tests/reliability/test_early_exit.py \
     tests/reliability/test_stream_faults.py \
     tests/reliability/test_pool_lifecycle.py \
