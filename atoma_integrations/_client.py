@@ -23,6 +23,12 @@ from atoma_integrations._config import (
     TimeoutTypes,
     resolve_config,
 )
+from atoma_integrations._transport import (
+    AsyncTransportName,
+    async_http_client,
+    check_transport,
+    sync_http_client,
+)
 from atoma_integrations.errors import (
     APIConnectionError,
     APIStatusError,
@@ -133,12 +139,6 @@ async def _async_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _default_limits() -> httpx.Limits:
-    # Hundreds of concurrent streams are normal for an LLM client; httpx's default of 100
-    # connections would make the rest wait for a pool slot.
-    return httpx.Limits(max_connections=512, max_keepalive_connections=64)
-
-
 class _ClientBase:
     """Configuration shared by the sync and async clients."""
 
@@ -219,9 +219,7 @@ class AtomaClient(_ClientBase):
     ) -> None:
         self._configure(api_key, base_url, timeout, max_retries, default_headers)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=self._config.timeout, limits=_default_limits()
-        )
+        self._http = http_client or sync_http_client(self._config.timeout)
         self.completions = Completions(self)
         """Text completions: ``create`` and ``create_stream``."""
         self.chat = Chat(self)
@@ -288,7 +286,14 @@ class AtomaClient(_ClientBase):
 class AsyncAtomaClient(_ClientBase):
     """Asynchronous client; the same API as :class:`AtomaClient`, with ``await``.
 
-    Its connection pool belongs to the event loop it is first used on.
+    Its connection pool belongs to the event loop it is first used on. By default that pool
+    is aiohttp's, under httpx's API (``httpx-aiohttp``): under concurrency it serves many
+    times more requests per second than httpx's own async pool (``benchmarks/RESULTS.md``).
+    ``transport="httpx"`` puts the client on httpx's pool instead (for httpx-level
+    features aiohttp lacks, such as HTTP/2 or httpx event hooks on the transport);
+    ``http_client=`` (any ``httpx.AsyncClient``) wins over both. A pool the client
+    created is closed by ``aclose()``, by ``async with``, or else when its event loop
+    shuts down (``asyncio.run`` does that), so no "Unclosed client session" warning is left.
     """
 
     def __init__(
@@ -300,12 +305,14 @@ class AsyncAtomaClient(_ClientBase):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        transport: AsyncTransportName | None = None,
     ) -> None:
         self._configure(api_key, base_url, timeout, max_retries, default_headers)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self._config.timeout, limits=_default_limits()
-        )
+        # Checked even when http_client wins: a misspelt name must not pass silently.
+        check_transport(transport)
+        self._transport = transport
+        self._http = http_client or async_http_client(self._config.timeout, transport)
         self.completions = AsyncCompletions(self)
         """Text completions: ``create`` and ``create_stream``."""
         self.chat = AsyncChat(self)
@@ -370,4 +377,4 @@ class AsyncAtomaClient(_ClientBase):
         await self.aclose()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self._pickle_args()))
+        return (_rebuild, (type(self), {**self._pickle_args(), "transport": self._transport}))

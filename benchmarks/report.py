@@ -20,6 +20,8 @@ __all__ = ["Target", "evaluate_targets", "machine_info", "render_console", "rend
 PACKAGES = (
     "atoma-integrations",
     "httpx",
+    "httpx-aiohttp",
+    "aiohttp",
     "pydantic",
     "pydantic-core",
     "openai",
@@ -37,11 +39,11 @@ WORKLOADS = {
     "w1_request": ("W1 per request (non-streamed, {request_tokens} tokens)", "µs/request"),
     "w2_token": ("W2 per streamed token (slope {short_tokens}→{long_tokens} tokens)", "µs/token"),
     "ttft": ("Time to first token ({short_tokens}-token stream)", "µs"),
-    "w3_concurrent": (
-        "W3 {concurrency} concurrent async streams x {concurrent_tokens} tokens",
-        "µs/token",
-    ),
 }
+
+SWEEP_BASE = "httpx.AsyncClient"
+SWEEP_FLOOR = "httpx on aiohttp (raw)"
+SWEEP_OURS = "AsyncAtomaClient"
 
 
 @dataclass
@@ -158,6 +160,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[Target]:
             targets.append(
                 Target(f"{peer}: new connections per stream ({wire} wire)", value, 0, 0, unit="")
             )
+    targets += _sweep_targets(results)
     imports = results.get("imports", {})
     base = imports.get(IMPORT_BASELINE)
     ours = imports.get("atoma_integrations")
@@ -201,6 +204,113 @@ def _embedding_section(results: dict[str, Any]) -> tuple[str, list[str], list[li
     kinds = {"peers": results.get("embedding_peers", {})}
     header, rows = _workload_rows(kinds, figures, per_token=False)
     return title, header, rows
+
+
+def _level(results: dict[str, Any], kind: str, width: int) -> dict[str, Any]:
+    for level in results.get("w3_sweep", {}).get("levels", []):
+        if level["kind"] == kind and level["in_flight"] == width:
+            figures: dict[str, Any] = level["figures"]
+            return figures
+    return {}
+
+
+def _sweep_targets(results: dict[str, Any]) -> list[Target]:
+    """Issue 10's throughput targets, from the W3 sweep of this run."""
+    levels = results.get("w3_sweep", {}).get("levels", [])
+    if not levels:
+        return []
+    at64 = _level(results, "requests", 64).get(SWEEP_OURS)
+    targets = [
+        Target(
+            f"{SWEEP_OURS} requests/s at 64 in flight (x {SWEEP_BASE})",
+            None if at64 is None else at64["x_base_requests_per_s"],
+            10.0,
+            20.0,
+            higher_is_better=True,
+        )
+    ]
+    for level in levels:
+        if level["kind"] != "requests":
+            continue
+        figures = level["figures"]
+        ours = figures.get(SWEEP_OURS)
+        targets.append(
+            Target(
+                f"{SWEEP_OURS} time per request at {level['in_flight']} in flight "
+                f"(CPU, x {SWEEP_FLOOR})",
+                None if ours is None else ours["x_floor_cpu_per_call"],
+                1.3,
+                1.1,
+            )
+        )
+        for adapter in ("AtomaLLM.abatch", "llama_index Atoma gather"):
+            mine = figures.get(adapter)
+            value = None
+            if ours is not None and mine is not None:
+                value = mine["cpu_us_per_call"] / ours["cpu_us_per_call"]
+            targets.append(
+                Target(
+                    f"{adapter} time per request at {level['in_flight']} in flight "
+                    f"(CPU, x {SWEEP_OURS})",
+                    value,
+                    2.0,
+                    None,
+                )
+            )
+    # Async per token: CPU of a 200-token stream at 64 in flight, per token, next to the
+    # sync raw-httpx floor's per-token CPU (W2, openai wire) of the same run.
+    streams = [lv for lv in levels if lv["kind"] == "streams"]
+    floor = results["workloads"].get("w2_token", {}).get("openai", {}).get("httpx (floor)")
+    if streams and floor:
+        ours_stream = streams[0]["figures"].get(SWEEP_OURS)
+        value = None
+        if ours_stream is not None:
+            per_token = ours_stream["cpu_us_per_call"] / streams[0]["tokens"] / 1e6
+            value = per_token / floor["cpu"]
+        targets.append(
+            Target(
+                f"{SWEEP_OURS} CPU per streamed token at {streams[0]['in_flight']} streams "
+                "(x sync raw httpx per token)",
+                value,
+                1.0,
+                None,
+            )
+        )
+    return targets
+
+
+def _sweep_tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    tables = []
+    for level in results.get("w3_sweep", {}).get("levels", []):
+        title = f"{level['in_flight']} {level['kind']} in flight ({level['tokens']} tokens each)"
+        header = [
+            "peer",
+            "requests/s",
+            "tokens/s",
+            "µs/call (wall)",
+            "CPU µs/call",
+            f"x {SWEEP_BASE} req/s",
+            "x floor (wall)",
+            "x floor (CPU)",
+        ]
+        rows = [
+            [
+                name,
+                f"{f['requests_per_s']:,.0f}",
+                f"{f['tokens_per_s']:,.0f}",
+                f"{f['us_per_call']:,.0f}",
+                f"{f['cpu_us_per_call']:,.0f}",
+                _x(f["x_base_requests_per_s"]),
+                _x(f["x_floor_time_per_call"]),
+                _x(f["x_floor_cpu_per_call"]),
+            ]
+            for name, f in level["figures"].items()
+        ]
+        rows += [
+            [name, f"failed: {why}", "", "", "", "", ""] for name, why in level["failed"].items()
+        ]
+        tables.append((title, header, rows))
+    return tables
 
 
 def _git(*args: str) -> str:
@@ -394,6 +504,8 @@ def render_console(results: dict[str, Any]) -> str:
     if embeddings is not None:
         title, header, rows = embeddings
         out += ["", f"{title}  [µs/text, medians]", *_text_table(header, rows)]
+    for title, header, rows in _sweep_tables(results):
+        out += ["", f"W3 {title}", *_text_table(header, rows)]
     if results.get("connections"):
         out += [
             "",
@@ -402,7 +514,7 @@ def render_console(results: dict[str, Any]) -> str:
         ]
     if results.get("imports"):
         table = _import_rows(results["imports"], IMPORT_BASELINE)
-        out += ["", "Import (fresh interpreters, medians)", *_text_table(*table)]
+        out += ["", "Import (fresh interpreters, minimum)", *_text_table(*table)]
     if results.get("cold_start"):
         table = _import_rows(results["cold_start"], "httpx (floor)")
         out += ["", "Cold start: import + 1 request + 1 stream", *_text_table(*table)]
@@ -453,6 +565,26 @@ def render_markdown(results: dict[str, Any], method: str) -> str:
             "",
             *_markdown_table(header, rows),
         ]
+    sweep_tables = _sweep_tables(results)
+    if sweep_tables:
+        lines += [
+            "",
+            "## W3 concurrency sweep",
+            "",
+            "One event loop, one client per peer; at each level, `asyncio.gather` of that many "
+            "calls at once (LangChain: `abatch` with `max_concurrency` = the level), repeated "
+            "to at least "
+            f"{results['w3_sweep']['config']['min_requests']} calls. Medians over "
+            f"{results['w3_sweep']['config']['trials']} trials; ratios within a trial. "
+            f"The floor is `{SWEEP_FLOOR}` (raw httpx on httpx-aiohttp); the time-per-request "
+            "targets compare CPU time, which other load on the machine does not move; "
+            "requests/s is wall-clock and moves with it.",
+        ]
+        for title, header, rows in sweep_tables:
+            lines += ["", f"### {title}", "", *_markdown_table(header, rows)]
+        skipped_async = results["w3_sweep"].get("skipped", {})
+        if skipped_async:
+            lines += ["", *[f"- skipped {k}: {v}" for k, v in skipped_async.items()]]
     if results.get("connections"):
         lines += [
             "",
@@ -468,7 +600,8 @@ def render_markdown(results: dict[str, Any], method: str) -> str:
             "## Import time and memory",
             "",
             "Each statement in a fresh interpreter (bytecode cached, as for an installed "
-            "wheel); CPU time, wall time and RSS growth of the statement alone.",
+            "wheel); CPU time, wall time and RSS growth of the statement alone, the minimum "
+            "over interpreters.",
             "",
             *_markdown_table(*_import_rows(results["imports"], IMPORT_BASELINE)),
         ]

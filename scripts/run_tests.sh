@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: create the environment, start the
-# tiny-model llama.cpp server, run lint, types and pytest against it, stop the server.
+# tiny-model llama.cpp server, run lint, types and pytest against it, stop the server; then
+# the unit suite again on the lowest dependency versions pyproject.toml declares.
 # Extra arguments go to pytest (for example: scripts/run_tests.sh -k stream -x).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,3 +24,6 @@ fi
 
 # pytest's own exit status is the script's: 5 (no tests collected) fails like any other.
 "$VENV/bin/python" -m pytest "$@"
+
+echo "[tests] unit tests on the lowest declared dependency versions" >&2
+bash scripts/lowest_deps.sh

@@ -197,6 +197,8 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
         params["ls_provider"] = "atoma"
+        if kwargs.get("model"):  # a per-call model (older langchain-core ignores it)
+            params["ls_model_name"] = kwargs["model"]
         effective_stop = stop if stop is not None else self.stop
         if effective_stop:
             params["ls_stop"] = list(effective_stop)

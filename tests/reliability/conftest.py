@@ -1,7 +1,9 @@
-"""Fixtures of the reliability suite: the fault-injecting server and a no-wait backoff."""
+"""Fixtures of the reliability suite: the fault-injecting server, a no-wait backoff, and
+every test of the async path run on both async transports."""
 
 from __future__ import annotations
 
+import inspect
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import httpx._transports.default as httpx_transports
 import pytest
 
-from atoma_integrations import _client
+from atoma_integrations import AsyncAtomaClient, _client, _transport
 
 from ._runs import is_chat
 from .fault_server import FaultServer, use_chat_shape
@@ -33,6 +35,54 @@ def _fast_client_construction(monkeypatch: pytest.MonkeyPatch) -> None:
     hundreds of clients.
     """
     monkeypatch.setattr(httpx_transports, "create_ssl_context", _reused_ssl_context)
+
+
+@pytest.fixture(autouse=True, params=_transport.ASYNC_TRANSPORTS, ids=lambda name: f"{name}-pool")
+def async_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The pool every async client of the test runs on: aiohttp's (the default) and httpx's.
+
+    Every guarantee of the async path (early exit closes the connection, a finished stream
+    returns it, timeouts, typed connection errors, no leaks) must hold on both; tests that
+    never touch the async client run once (see ``pytest_collection_modifyitems``).
+    """
+    name: _transport.AsyncTransportName = request.param
+    monkeypatch.setattr(_transport, "DEFAULT_ASYNC_TRANSPORT", name)
+    return name
+
+
+def _uses_the_async_client(item: pytest.Item) -> bool:
+    params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
+    mode = params.get("mode")
+    if isinstance(mode, str):  # "sync", "async", "sync-chat", "async-chat"
+        return mode.startswith("async")
+    entry = params.get("entry")
+    if isinstance(entry, str):  # an adapter entry point: "langchain.astream", ...
+        return entry.split(".", 1)[1].startswith("a")
+    if "cls" in params:
+        return params["cls"] is AsyncAtomaClient
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    # A test that names the fixture drives the async path itself (in a subprocess, say).
+    names_it = "async_transport" in inspect.signature(function).parameters
+    return names_it or inspect.iscoroutinefunction(function)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the httpx-pool variant only of tests that use the async client."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("async_transport", "aiohttp") != "aiohttp" and not _uses_the_async_client(
+            item
+        ):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

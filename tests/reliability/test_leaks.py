@@ -322,9 +322,13 @@ async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
             del agen
     await asyncio.sleep(0.05)  # let the loop finalize the async generators dropped above
 
-    # One idle connection per shared client (sync and async) at most.
+    # One idle connection per shared client (sync and async) at most. aiohttp's pool may
+    # also keep the connection of a stream left after its whole body had arrived (nothing
+    # left to stop on the server, so reusing it is right), hence "at most 2" in all.
     assert wait_until(lambda: _client_sockets(fault_server.port) <= 2, 2)
+    idle = _client_sockets(fault_server.port)
     fds_after, threads_after = _snapshot()
-    assert fds_after - fds_before <= 2
+    # Each idle connection has both its ends in this process: the server runs here too.
+    assert fds_after - fds_before <= 2 * idle
     assert threads_after == threads_before
     assert len(fault_server.completions_requests()) == ADAPTER_STREAMS

@@ -12,6 +12,7 @@ import pytest
 
 from atoma_integrations import (
     APITimeoutError,
+    AsyncAtomaClient,
     AtomaClient,
     StreamInterruptedError,
 )
@@ -337,12 +338,22 @@ async def test_stall_between_events_raises_interrupted_after_the_read_timeout(
     assert wait_until(lambda: fault_server.requests[0].disconnected)
 
 
-def test_a_finished_stream_returns_its_connection_to_the_pool(fault_server: FaultServer) -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_finished_stream_returns_its_connection_to_the_pool(
+    fault_server: FaultServer, mode: str
+) -> None:
     fault_server.always(completion_stream(TEXTS, usage_chunk=usage(5, 6)))
-    with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
-        for _ in range(5):
-            with client.completions.create_stream(model="m", prompt="p", max_tokens=8) as s:
-                assert "".join(c.choices[0].text for c in s) == "".join(TEXTS)
+    params = {"model": "m", "prompt": "p", "max_tokens": 8}
+    if mode == "sync":
+        with AtomaClient(base_url=fault_server.url, max_retries=0) as client:
+            for _ in range(5):
+                with client.completions.create_stream(**params) as s:
+                    assert "".join(c.choices[0].text for c in s) == "".join(TEXTS)
+    else:
+        async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
+            for _ in range(5):
+                async with aclient.completions.create_stream(**params) as a:
+                    assert "".join([c.choices[0].text async for c in a]) == "".join(TEXTS)
 
     assert [r.connection for r in fault_server.requests] == [1] * 5
     assert fault_server.connections_opened == 1

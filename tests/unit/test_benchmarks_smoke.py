@@ -75,12 +75,7 @@ def test_every_workload_has_every_peer_relative_to_raw_httpx(
 ) -> None:
     results, _, _ = smoke_run
     workloads = results["workloads"]
-    tables = [
-        workloads["w1_request"],
-        workloads["ttft"],
-        workloads["w3_concurrent"],
-        *workloads["w2_token"].values(),
-    ]
+    tables = [workloads["w1_request"], workloads["ttft"], *workloads["w2_token"].values()]
     assert set(workloads["w2_token"]) == {"openai", "atoma"}
     for table in tables:
         assert set(table) == set(results["peers"])
@@ -89,8 +84,47 @@ def test_every_workload_has_every_peer_relative_to_raw_httpx(
         for figures in table.values():
             assert all(math.isfinite(figures[key]) for key in figures)
     # Whole requests and streams take time; a per-token slope may be noisy, not these.
-    for table in (workloads["w1_request"], workloads["ttft"], workloads["w3_concurrent"]):
+    for table in (workloads["w1_request"], workloads["ttft"]):
         assert all(f["cpu"] > 0 and f["wall"] > 0 for f in table.values())
+
+
+ASYNC_PEERS = {
+    "httpx.AsyncClient",
+    "httpx on aiohttp (raw)",
+    "aiohttp (raw)",
+    "openai AsyncOpenAI",
+    "openai AsyncOpenAI (aiohttp)",
+    "AsyncAtomaClient",
+    "AsyncAtomaClient (transport=httpx)",
+    "AtomaLLM.abatch",
+    "llama_index Atoma gather",
+}
+
+
+def test_the_concurrency_sweep_measures_every_async_peer_at_every_level(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    results, markdown, _ = smoke_run
+    sweep = results["w3_sweep"]
+    assert set(sweep["peers"]) | set(sweep["skipped"]) == ASYNC_PEERS
+    assert {"httpx.AsyncClient", "httpx on aiohttp (raw)", "AsyncAtomaClient"} <= set(
+        sweep["peers"]
+    )
+    assert {(lv["kind"], lv["in_flight"]) for lv in sweep["levels"]} == {
+        ("requests", 4),
+        ("streams", 4),
+    }
+    for level in sweep["levels"]:
+        assert set(level["figures"]) | set(level["failed"]) == set(sweep["peers"])
+        base = level["figures"]["httpx.AsyncClient"]
+        assert base["x_base_requests_per_s"] == 1.0
+        assert level["figures"]["httpx on aiohttp (raw)"]["x_floor_time_per_call"] == 1.0
+        for figures in level["figures"].values():
+            assert figures["requests_per_s"] > 0 and figures["tokens_per_s"] > 0
+            assert math.isclose(
+                figures["tokens_per_s"], figures["requests_per_s"] * level["tokens"]
+            )
+    assert "## W3 concurrency sweep" in markdown
 
 
 def test_our_client_opens_no_connection_per_stream(
@@ -112,6 +146,8 @@ def test_every_design_target_gets_a_verdict(
     assert any(f.startswith("AtomaClient per request") for f in figures)
     assert sum(f.startswith("AtomaClient per token") for f in figures) == 2
     assert any(f.startswith("import atoma_integrations") for f in figures)
+    assert any(f.startswith("AsyncAtomaClient requests/s at 64") for f in figures)
+    assert any(f.startswith("AsyncAtomaClient time per request at 4 in flight") for f in figures)
     for target in results["targets"]:
         assert target["met"] in (True, False, None)
         if target["value"] is not None and target["figure"].startswith("AtomaClient"):

@@ -47,7 +47,7 @@ CALL = {
 def server() -> Iterator[MockServer]:
     """A scripted chat server behind respx (the adapter's clients are shared)."""
     mock = MockServer()
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(url__regex=r"^http://[a-z]+/v1/chat/completions$").mock(side_effect=mock.handle)
         yield mock
 

@@ -27,7 +27,7 @@ KEY = "sk-atoma-embed-secret-123"
 def server() -> Iterator[MockServer]:
     """A scripted embeddings server behind respx (the adapter's clients are shared)."""
     mock = MockServer([embeddings_echo])
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(url__regex=r"^http://[a-z]+/v1/embeddings$").mock(side_effect=mock.handle)
         yield mock
 

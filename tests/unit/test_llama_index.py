@@ -41,7 +41,7 @@ def _fresh_context_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 def server() -> Iterator[MockServer]:
     """A scripted completions server behind respx (the adapter's clients are shared)."""
     mock = MockServer(replies=[json_reply(200, completion("Hi"))])
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(f"{BASE_URL}/completions").mock(side_effect=mock.handle)
         yield mock
 
@@ -125,7 +125,7 @@ def test_bad_settings_fail_at_construction_with_the_clients_errors() -> None:
 
 
 def test_construction_sends_no_request() -> None:
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         route = router.route()
         make_llm()
     assert not route.called
@@ -186,7 +186,7 @@ def test_key_is_absent_from_repr_str_dict_and_json() -> None:
 
 def test_payload_for_events_has_no_key_and_sends_no_request() -> None:
     llm = make_llm(api_key=KEY)
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         route = router.route()
         payload = llm.to_payload()
     assert not route.called
@@ -241,14 +241,14 @@ def test_metadata_describes_a_completion_model() -> None:
 
 
 def test_explicit_context_window_asks_nothing() -> None:
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         route = router.route()
         assert make_llm(context_window=1000).metadata.context_window == 1000
     assert not route.called
 
 
 def test_context_window_comes_from_open_router_list_once_per_base_url() -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.get(f"{BASE_URL}/open_router/models").mock(
             return_value=json_reply(200, OPEN_ROUTER)
         )
@@ -265,7 +265,7 @@ def test_context_window_comes_from_open_router_list_once_per_base_url() -> None:
 def test_no_list_on_the_server_means_the_default_and_one_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.get(f"{BASE_URL}/open_router/models").mock(
             return_value=json_reply(404, {"detail": "Not Found"})
         )
@@ -284,7 +284,7 @@ def test_no_list_on_the_server_means_the_default_and_one_warning(
 def test_model_missing_from_the_list_means_the_default_with_a_warning_naming_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         router.get(f"{BASE_URL}/open_router/models").mock(return_value=json_reply(200, OPEN_ROUTER))
         with caplog.at_level(logging.WARNING, logger="atoma_integrations"):
             window = make_llm(model="other/model").metadata.context_window
@@ -295,7 +295,7 @@ def test_model_missing_from_the_list_means_the_default_with_a_warning_naming_it(
 def test_an_unreachable_server_also_falls_back_says_why_and_is_asked_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.get(f"{BASE_URL}/open_router/models").mock(
             side_effect=httpx.ConnectError("refused")
         )
@@ -310,7 +310,7 @@ def test_an_unreachable_server_also_falls_back_says_why_and_is_asked_once(
 
 def test_each_base_url_is_asked_separately() -> None:
     other = "http://other-server/v1"
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         first = router.get(f"{BASE_URL}/open_router/models").mock(
             return_value=json_reply(200, OPEN_ROUTER)
         )

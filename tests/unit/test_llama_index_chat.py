@@ -35,7 +35,7 @@ def _fresh_context_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 def server() -> Iterator[MockServer]:
     """A scripted chat server behind respx (the adapter's clients are shared)."""
     mock = MockServer(replies=[json_reply(200, chat_completion("Hi"))])
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(f"{BASE_URL}/chat/completions").mock(side_effect=mock.handle)
         yield mock
 
@@ -106,7 +106,7 @@ def test_bad_settings_fail_at_construction_with_the_clients_errors() -> None:
 
 
 def test_construction_sends_no_request() -> None:
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         route = router.route()
         make_llm()
     assert not route.called
@@ -190,7 +190,7 @@ def test_metadata_describes_a_function_calling_chat_model() -> None:
 
 
 def test_context_window_comes_from_the_open_router_list_as_for_atoma() -> None:
-    with respx.mock() as router:
+    with respx.mock(using="httpx") as router:
         route = router.get(f"{BASE_URL}/open_router/models").mock(
             return_value=json_reply(200, OPEN_ROUTER)
         )
@@ -203,7 +203,7 @@ def test_context_window_comes_from_the_open_router_list_as_for_atoma() -> None:
 
 
 def test_payload_for_events_sends_no_request_and_says_what_the_model_is() -> None:
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         route = router.route()
         payload = make_llm(api_key=KEY).to_payload()
     assert not route.called

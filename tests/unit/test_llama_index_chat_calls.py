@@ -70,7 +70,7 @@ def call(name: str, arguments: str, call_id: str = "call_1") -> dict[str, Any]:
 def server() -> Iterator[MockServer]:
     """A scripted chat server behind respx (the adapter's clients are shared)."""
     mock = MockServer()
-    with respx.mock(assert_all_called=False) as router:
+    with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(f"{BASE_URL}/chat/completions").mock(side_effect=mock.handle)
         yield mock
 
