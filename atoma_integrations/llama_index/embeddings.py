@@ -80,9 +80,15 @@ class AtomaEmbedding(ConnectionFields, BaseEmbedding, EmbeddingFields):
         return "AtomaEmbedding"
 
     def to_payload(self) -> dict[str, Any]:
-        """Model details for events and traces: never the key or the headers."""
+        """Model details for events and traces: never the key or the headers.
+
+        Written out rather than extending ``BaseEmbedding.to_payload``: our floor,
+        llama-index-core 0.14.16, does not have it. The fields are the ones it reports.
+        """
         return {
-            **super().to_payload(),
+            "class_name": self.class_name(),
+            "model_name": self.model_name,
+            "embed_batch_size": self.embed_batch_size,
             "base_url": without_userinfo(self._client_settings().base_url or ""),
         }
 
