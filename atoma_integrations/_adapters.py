@@ -114,6 +114,7 @@ CHAT_CALL_FIELDS = frozenset(
 
 
 _CHAT_CALL_NAMES = frozenset({*CHAT_GENERATION_PARAMS, *CHAT_CALL_FIELDS, "model", "timeout"})
+_COMPLETION_CALL_NAMES = frozenset({*GENERATION_PARAMS, "model", "timeout"})
 
 
 def _client_rule(request: Callable[[str, Any], BaseModel], name: str, value: Any) -> Any:
@@ -296,6 +297,29 @@ def async_client_for(settings: ClientSettings) -> AsyncAtomaClient:
     return client
 
 
+def _with_call_values(
+    params: dict[str, Any],
+    call_names: frozenset[str],
+    stop: list[str] | None,
+    overrides: Mapping[str, Any] | None,
+    extra_body: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``params`` with the per-call values: request fields by name, the rest in the extra body."""
+    if overrides:
+        for name, value in overrides.items():
+            if name in call_names:
+                params[name] = value
+            else:
+                extra = dict(extra_body or {})
+                extra[name] = value
+                extra_body = extra
+    if stop is not None:
+        params["stop"] = list(stop)
+    if extra_body:
+        params["extra_body"] = dict(extra_body)
+    return params
+
+
 def completion_params(
     model: str,
     prompt: str,
@@ -313,19 +337,7 @@ def completion_params(
     params: dict[str, Any] = {k: defaults.get(k) for k in GENERATION_PARAMS}
     params["model"] = model
     params["prompt"] = prompt
-    if overrides:
-        for name, value in overrides.items():
-            if name in GENERATION_PARAMS or name in ("model", "timeout"):
-                params[name] = value
-            else:
-                extra = dict(extra_body or {})
-                extra[name] = value
-                extra_body = extra
-    if stop is not None:
-        params["stop"] = list(stop)
-    if extra_body:
-        params["extra_body"] = dict(extra_body)
-    return params  # type: ignore[return-value]
+    return _with_call_values(params, _COMPLETION_CALL_NAMES, stop, overrides, extra_body)  # type: ignore[return-value]
 
 
 def chat_params(
@@ -347,19 +359,7 @@ def chat_params(
     params: dict[str, Any] = {k: defaults.get(k) for k in CHAT_GENERATION_PARAMS}
     params["model"] = model
     params["messages"] = list(messages)
-    if overrides:
-        for name, value in overrides.items():
-            if name in _CHAT_CALL_NAMES:
-                params[name] = value
-            else:
-                extra = dict(extra_body or {})
-                extra[name] = value
-                extra_body = extra
-    if stop is not None:
-        params["stop"] = list(stop)
-    if extra_body:
-        params["extra_body"] = dict(extra_body)
-    return params  # type: ignore[return-value]
+    return _with_call_values(params, _CHAT_CALL_NAMES, stop, overrides, extra_body)  # type: ignore[return-value]
 
 
 def usage_counts(usage: Usage | None) -> dict[str, int]:

@@ -9,15 +9,52 @@ parameters are not here: they differ per endpoint (``GenerationFields`` /
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from atoma_integrations.langchain._connection import ConnectionFields
+from atoma_integrations.langchain._errors import typed_errors
+from atoma_integrations.types import Usage
 
-__all__ = ["AtomaLangChainSettings"]
+__all__ = ["AtomaLangChainSettings", "arelay_stream", "relay_stream"]
+
+_EventT = TypeVar("_EventT")
+_EventT_contra = TypeVar("_EventT_contra", contravariant=True)
+_EventT_co = TypeVar("_EventT_co", covariant=True)
+_ChunkT = TypeVar("_ChunkT", bound="GenerationChunk | ChatGenerationChunk")
+_ChunkT_co = TypeVar("_ChunkT_co", bound="GenerationChunk | ChatGenerationChunk", covariant=True)
+
+
+class _Mapper(Protocol[_EventT_contra, _ChunkT_co]):
+    """Core stream events to LangChain chunks (``_StreamMapper`` / ``_ChunkMapper``)."""
+
+    def chunk(self, event: _EventT_contra) -> _ChunkT_co | None: ...
+
+    def final(self, usage: Usage | None) -> _ChunkT_co: ...
+
+
+class _Events(Protocol[_EventT_co]):
+    """An opened core stream (``CompletionStream`` / ``ChatCompletionStream``)."""
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    def __iter__(self) -> Iterator[_EventT_co]: ...
+
+
+class _AsyncEvents(Protocol[_EventT_co]):
+    """An opened async core stream (``AsyncCompletionStream`` / ``AsyncChatCompletionStream``)."""
+
+    @property
+    def usage(self) -> Usage | None: ...
+
+    def __aiter__(self) -> AsyncIterator[_EventT_co]: ...
 
 
 class AtomaLangChainSettings(ConnectionFields):
@@ -56,3 +93,51 @@ class AtomaLangChainSettings(ConnectionFields):
         if self.base_url is not None:
             params["base_url"] = self.base_url
         return params
+
+
+def relay_stream(
+    open_stream: Callable[[], AbstractContextManager[_Events[_EventT]]],
+    mapper: _Mapper[_EventT, _ChunkT],
+    run_manager: CallbackManagerForLLMRun | None,
+) -> Generator[_ChunkT, None, None]:
+    """The ``_stream`` loop of ``AtomaLLM`` and ``ChatAtoma``: mapped chunks, then the final one.
+
+    ``open_stream`` runs inside ``typed_errors`` so that an error getting the client or
+    opening the stream is typed like one in the middle of it.
+    """
+    with typed_errors():
+        # The block closes the HTTP response however the loop ends, including a
+        # consumer that stops early (GeneratorExit): the server then stops generating.
+        with open_stream() as stream:
+            for event in stream:
+                chunk = mapper.chunk(event)
+                if chunk is None:
+                    continue
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        final = mapper.final(stream.usage)
+    if run_manager is not None:
+        run_manager.on_llm_new_token(final.text, chunk=final)
+    yield final
+
+
+async def arelay_stream(
+    open_stream: Callable[[], AbstractAsyncContextManager[_AsyncEvents[_EventT]]],
+    mapper: _Mapper[_EventT, _ChunkT],
+    run_manager: AsyncCallbackManagerForLLMRun | None,
+) -> AsyncGenerator[_ChunkT, None]:
+    """The async twin of ``relay_stream``: only the I/O loop differs."""
+    with typed_errors():
+        async with open_stream() as stream:
+            async for event in stream:
+                chunk = mapper.chunk(event)
+                if chunk is None:
+                    continue
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        final = mapper.final(stream.usage)
+    if run_manager is not None:
+        await run_manager.on_llm_new_token(final.text, chunk=final)
+    yield final

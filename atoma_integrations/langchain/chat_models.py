@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from operator import itemgetter
 from typing import Any, ClassVar, Literal, cast
 
@@ -78,7 +79,7 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._tools import resolve_tool_choice
-from atoma_integrations.langchain._base import AtomaLangChainSettings
+from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import ChatCompletionParams
 from atoma_integrations.types import (
@@ -448,23 +449,11 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         params = self._stream_params(messages, stop, kwargs)
-        mapper = _ChunkMapper(self.model)
-        with typed_errors():
-            client = sync_client_for(self._settings())
-            # The block closes the HTTP response however the loop ends, including a
-            # consumer that stops early (GeneratorExit): the server then stops generating.
-            with client.chat.completions.create_stream(**params) as stream:
-                for event in stream:
-                    chunk = mapper.chunk(event)
-                    if chunk is None:
-                        continue
-                    if run_manager is not None:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            final = mapper.final(stream.usage)
-        if run_manager is not None:
-            run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+        yield from relay_stream(
+            lambda: sync_client_for(self._settings()).chat.completions.create_stream(**params),
+            _ChunkMapper(self.model),
+            run_manager,
+        )
 
     # --- async ---------------------------------------------------------------------------
 
@@ -489,21 +478,17 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         params = self._stream_params(messages, stop, kwargs)
-        mapper = _ChunkMapper(self.model)
-        with typed_errors():
-            client = async_client_for(self._settings())
-            async with client.chat.completions.create_stream(**params) as stream:
-                async for event in stream:
-                    chunk = mapper.chunk(event)
-                    if chunk is None:
-                        continue
-                    if run_manager is not None:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            final = mapper.final(stream.usage)
-        if run_manager is not None:
-            await run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+        # aclosing: an early-exiting consumer closes the relay (and so the HTTP response)
+        # now, not when the event loop gets round to finalizing it.
+        async with aclosing(
+            arelay_stream(
+                lambda: async_client_for(self._settings()).chat.completions.create_stream(**params),
+                _ChunkMapper(self.model),
+                run_manager,
+            )
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     # --- batch ---------------------------------------------------------------------------
 

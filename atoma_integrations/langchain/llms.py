@@ -27,6 +27,7 @@ errors                             the core's typed errors, which are also LangC
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -47,7 +48,7 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
-from atoma_integrations.langchain._base import AtomaLangChainSettings
+from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import Completion, CompletionChunk, Usage
@@ -284,23 +285,11 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         params = self._stream_params(prompt, stop, kwargs)
-        mapper = _StreamMapper(self.model)
-        with typed_errors():
-            client = sync_client_for(self._settings())
-            # The block closes the HTTP response however the loop ends, including a
-            # consumer that stops early (GeneratorExit): the server then stops generating.
-            with client.completions.create_stream(**params) as stream:
-                for event in stream:
-                    chunk = mapper.chunk(event)
-                    if chunk is None:
-                        continue
-                    if run_manager is not None:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            final = mapper.final(stream.usage)
-        if run_manager is not None:
-            run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+        yield from relay_stream(
+            lambda: sync_client_for(self._settings()).completions.create_stream(**params),
+            _StreamMapper(self.model),
+            run_manager,
+        )
 
     # --- async ---------------------------------------------------------------------------
 
@@ -357,18 +346,14 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
         params = self._stream_params(prompt, stop, kwargs)
-        mapper = _StreamMapper(self.model)
-        with typed_errors():
-            client = async_client_for(self._settings())
-            async with client.completions.create_stream(**params) as stream:
-                async for event in stream:
-                    chunk = mapper.chunk(event)
-                    if chunk is None:
-                        continue
-                    if run_manager is not None:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-            final = mapper.final(stream.usage)
-        if run_manager is not None:
-            await run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+        # aclosing: an early-exiting consumer closes the relay (and so the HTTP response)
+        # now, not when the event loop gets round to finalizing it.
+        async with aclosing(
+            arelay_stream(
+                lambda: async_client_for(self._settings()).completions.create_stream(**params),
+                _StreamMapper(self.model),
+                run_manager,
+            )
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk

@@ -8,8 +8,8 @@ model list once per base URL. Each LLM adds its generation fields and its calls.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -20,7 +20,10 @@ from atoma_integrations.llama_index._context import (
     without_userinfo,
 )
 
-__all__ = ["AtomaLLMBase", "check_streamable"]
+__all__ = ["AtomaLLMBase", "aconverted", "check_streamable", "converted"]
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 
 class AtomaLLMBase(ConnectionFields):
@@ -97,3 +100,25 @@ def check_streamable(params: Mapping[str, Any], whole_call: str) -> None:
                 f"{name}={value} cannot be streamed: a stream carries one answer; "
                 f"use {whole_call} for {name} > 1"
             )
+
+
+def converted(
+    responses: Generator[_In, None, None], convert: Callable[[_In], _Out]
+) -> Generator[_Out, None, None]:
+    """Each response of ``responses`` converted; closing it closes ``responses``."""
+    try:
+        for response in responses:
+            yield convert(response)
+    finally:
+        responses.close()
+
+
+async def aconverted(
+    responses: AsyncGenerator[_In, None], convert: Callable[[_In], _Out]
+) -> AsyncGenerator[_Out, None]:
+    """The async twin of :func:`converted`."""
+    try:
+        async for response in responses:
+            yield convert(response)
+    finally:
+        await responses.aclose()

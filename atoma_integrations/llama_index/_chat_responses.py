@@ -28,8 +28,6 @@ from typing import Any
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
-    ChatResponseAsyncGen,
-    ChatResponseGen,
     CompletionResponse,
     ContentBlock,
     LogProb,
@@ -54,11 +52,9 @@ from atoma_integrations.types.chat import ChatCompletionChunkChoice, ChatLogprob
 
 __all__ = [
     "achat_responses",
-    "acompletion_responses",
     "chat_response",
     "chat_responses",
     "completion_response",
-    "completion_responses",
     "llama_message",
     "single_tool_call",
     "tool_selections",
@@ -327,26 +323,6 @@ def completion_response(response: ChatResponse) -> CompletionResponse:
         logprobs=response.logprobs,
         additional_kwargs={**response.message.additional_kwargs, **response.additional_kwargs},
     )
-
-
-def completion_responses(responses: ChatResponseGen) -> Generator[CompletionResponse, None, None]:
-    """A chat response stream as a completion stream; closing it closes the chat stream."""
-    try:
-        for response in responses:
-            yield completion_response(response)
-    finally:
-        responses.close()
-
-
-async def acompletion_responses(
-    responses: ChatResponseAsyncGen,
-) -> AsyncGenerator[CompletionResponse, None]:
-    """The async twin of :func:`completion_responses`."""
-    try:
-        async for response in responses:
-            yield completion_response(response)
-    finally:
-        await responses.aclose()
 
 
 # -- tool calls ---------------------------------------------------------------------------------

@@ -57,14 +57,17 @@ from atoma_integrations._adapters import (
     sync_client_for,
 )
 from atoma_integrations._tools import named_tool_choice, resolve_tool_choice
-from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
+from atoma_integrations.llama_index._base import (
+    AtomaLLMBase,
+    aconverted,
+    check_streamable,
+    converted,
+)
 from atoma_integrations.llama_index._chat_responses import (
     achat_responses,
-    acompletion_responses,
     chat_response,
     chat_responses,
     completion_response,
-    completion_responses,
     single_tool_call,
     tool_selections,
 )
@@ -222,7 +225,8 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         """Stream the answer to ``prompt`` sent as one user message."""
-        return completion_responses(self._stream_chat(prompt_to_messages(prompt), **kwargs))
+        responses = self._stream_chat(prompt_to_messages(prompt), **kwargs)
+        return converted(responses, completion_response)
 
     @llm_completion_callback()
     async def acomplete(
@@ -237,7 +241,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`: ``gen = await llm.astream_complete(prompt)``."""
         responses = await self._astream_chat(prompt_to_messages(prompt), **kwargs)
-        return acompletion_responses(responses)
+        return aconverted(responses, completion_response)
 
     # -- tools -------------------------------------------------------------------------
 

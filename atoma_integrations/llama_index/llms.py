@@ -52,7 +52,12 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._base import AtomaLLMBase, check_streamable
+from atoma_integrations.llama_index._base import (
+    AtomaLLMBase,
+    aconverted,
+    check_streamable,
+    converted,
+)
 from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import (
@@ -212,7 +217,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream the answer to ``messages`` (see :meth:`stream_complete`)."""
         prompt = self._chat_prompt(messages)
-        return _chat_responses(self._stream_complete(prompt, True, **kwargs))
+        return converted(self._stream_complete(prompt, True, **kwargs), _chat_response)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -226,7 +231,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(messages)``."""
         prompt = self._chat_prompt(messages)
-        return _achat_responses(await self._astream_complete(prompt, True, **kwargs))
+        return aconverted(await self._astream_complete(prompt, True, **kwargs), _chat_response)
 
 
 # -- mapping responses (pure; shared by the sync and async paths) ---------------------------
@@ -407,21 +412,3 @@ def _chat_response(completion: CompletionResponse) -> ChatResponse:
         logprobs=completion.logprobs,
         additional_kwargs=completion.additional_kwargs,
     )
-
-
-def _chat_responses(responses: CompletionResponseGen) -> Generator[ChatResponse, None, None]:
-    try:
-        for response in responses:
-            yield _chat_response(response)
-    finally:
-        responses.close()
-
-
-async def _achat_responses(
-    responses: CompletionResponseAsyncGen,
-) -> AsyncGenerator[ChatResponse, None]:
-    try:
-        async for response in responses:
-            yield _chat_response(response)
-    finally:
-        await responses.aclose()

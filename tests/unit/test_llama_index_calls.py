@@ -13,10 +13,7 @@ import pytest
 import respx
 from llama_index.core.base.llms.base import BaseLLM
 from llama_index.core.base.llms.types import LogProb
-from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
-from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.callbacks import CallbackManager
 from llama_index.core.instrumentation.events.llm import (
     LLMChatEndEvent,
     LLMChatStartEvent,
@@ -25,7 +22,7 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 from llama_index.core.llms import ChatMessage
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from atoma_integrations import (
     AuthenticationError,
@@ -39,6 +36,7 @@ from atoma_integrations import _client as client_module
 from atoma_integrations.llama_index import Atoma
 from atoma_integrations.llama_index import _context as context_module
 from atoma_integrations.llama_index import llms as llms_module
+from tests.unit._llama_index import Events, counter
 from tests.unit._mock_server import (
     MockServer,
     chunk,
@@ -62,45 +60,12 @@ def server() -> Iterator[MockServer]:
         yield mock
 
 
-class Events(BaseEventHandler):
-    """Collects the instrumentation events LlamaIndex dispatches."""
-
-    events: list[BaseEvent] = Field(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "Events"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-    def names(self) -> list[str]:
-        """Event class names in order, without the span bookkeeping of other modules."""
-        return [type(e).__name__ for e in self.events if type(e).__name__.startswith("LLM")]
-
-
-@pytest.fixture
-def events() -> Iterator[Events]:
-    handler = Events()
-    dispatcher = get_dispatcher()
-    dispatcher.add_event_handler(handler)
-    try:
-        yield handler
-    finally:
-        dispatcher.event_handlers.remove(handler)
-
-
 def make_llm(**kwargs: Any) -> Atoma:
     kwargs.setdefault("model", "m")
     kwargs.setdefault("base_url", BASE_URL)
     kwargs.setdefault("max_retries", 0)
     kwargs.setdefault("context_window", 2048)
     return Atoma(**kwargs)
-
-
-def counter() -> TokenCountingHandler:
-    # A word tokenizer: counts that match USAGE can only have come from the server.
-    return TokenCountingHandler(tokenizer=lambda text: text.split())
 
 
 def atoma_stream(*texts: str, usage: dict[str, int] | None = USAGE) -> httpx.Response:

@@ -14,7 +14,6 @@ import pytest
 import respx
 from llama_index.core.base.llms.types import LogProb, TextBlock, ToolCallBlock
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.llms import ChatMessage, ChatResponse
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
@@ -31,6 +30,7 @@ from atoma_integrations import (
 from atoma_integrations.llama_index import AtomaChat
 from atoma_integrations.llama_index import _context as context_module
 from atoma_integrations.llama_index import chat as chat_module
+from tests.unit._llama_index import Events, counter
 from tests.unit._mock_server import (
     MockServer,
     chat_chunk,
@@ -40,7 +40,6 @@ from tests.unit._mock_server import (
     stream_reply,
     tool_delta,
 )
-from tests.unit.test_llama_index_calls import Events, counter
 
 BASE_URL = "http://testserver/v1"
 USAGE = {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}
@@ -73,18 +72,6 @@ def server() -> Iterator[MockServer]:
     with respx.mock(using="httpx", assert_all_called=False) as router:
         router.post(f"{BASE_URL}/chat/completions").mock(side_effect=mock.handle)
         yield mock
-
-
-@pytest.fixture(name="events")
-def _events() -> Iterator[Events]:
-    """The instrumentation events LlamaIndex dispatches during the test."""
-    handler = Events()
-    dispatcher = get_dispatcher()
-    dispatcher.add_event_handler(handler)
-    try:
-        yield handler
-    finally:
-        dispatcher.event_handlers.remove(handler)
 
 
 def make_llm(**kwargs: Any) -> AtomaChat:

@@ -16,16 +16,14 @@ from llama_index.core import Document, Settings, VectorStoreIndex
 from llama_index.core.callbacks import CallbackManager, CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.core.ingestion import IngestionPipeline
-from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.node_parser import SentenceSplitter
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from atoma_integrations import ConfigurationError, RateLimitError
 from atoma_integrations.llama_index import AtomaEmbedding
 from atoma_integrations.llama_index import embeddings as embeddings_module
 from atoma_integrations.llama_index.embeddings import DEFAULT_EMBED_BATCH_SIZE
+from tests.unit._llama_index import Events
 from tests.unit._mock_server import MockServer, embeddings_echo, json_reply, vector_for
 
 BASE_URL = "http://testserver/v1"
@@ -46,33 +44,6 @@ def make(**kwargs: Any) -> AtomaEmbedding:
     kwargs.setdefault("base_url", BASE_URL)
     kwargs.setdefault("max_retries", 0)
     return AtomaEmbedding(**kwargs)
-
-
-class Events(BaseEventHandler):
-    """Collects the instrumentation events LlamaIndex dispatches."""
-
-    events: list[BaseEvent] = Field(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "Events"
-
-    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        self.events.append(event)
-
-    def names(self) -> list[str]:
-        return [type(e).__name__ for e in self.events if type(e).__name__.startswith("Embedding")]
-
-
-@pytest.fixture
-def events() -> Iterator[Events]:
-    handler = Events()
-    dispatcher = get_dispatcher()
-    dispatcher.add_event_handler(handler)
-    try:
-        yield handler
-    finally:
-        dispatcher.event_handlers.remove(handler)
 
 
 class Callbacks(BaseCallbackHandler):
@@ -174,7 +145,7 @@ def test_batches_honour_embed_batch_size_and_fire_one_event_each(
     assert len(callbacks.starts) == len(callbacks.ends) == 3
     assert callbacks.ends[0][EventPayload.CHUNKS] == ["a", "bb"]
     assert callbacks.ends[0][EventPayload.EMBEDDINGS] == [vector_for("a"), vector_for("bb")]
-    assert events.names() == ["EmbeddingStartEvent", "EmbeddingEndEvent"] * 3
+    assert events.names("Embedding") == ["EmbeddingStartEvent", "EmbeddingEndEvent"] * 3
 
 
 async def test_async_batches_use_only_the_async_client(
@@ -188,7 +159,7 @@ async def test_async_batches_use_only_the_async_client(
     assert await embed.aget_text_embedding("t") == vector_for("t")
     assert sorted(len(body["input"]) for body in server.bodies[:2]) == [1, 2]
     assert len(callbacks.ends) == 4
-    assert events.names().count("EmbeddingEndEvent") == 4
+    assert events.names("Embedding").count("EmbeddingEndEvent") == 4
 
 
 def test_events_and_payloads_never_hold_the_key(server: MockServer, events: Events) -> None:
