@@ -527,7 +527,18 @@ def _head(status: int, reason: str, headers: Mapping[str, str]) -> bytes:
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 1.0) -> bool:
-    """Poll ``predicate`` (every 5 ms) until it holds or ``timeout`` passes; its last value."""
+    """Poll ``predicate`` (every 5 ms) until it holds or ``timeout`` passes; its last value.
+
+    For sync tests only: in an async test it would block the very loop that has to run what
+    is awaited (a dropped stream's ``aclose``, a transport's deferred socket close), so it
+    refuses to run there. Use :func:`async_wait_until`.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("wait_until blocks the running event loop: use async_wait_until")
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

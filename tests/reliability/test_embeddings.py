@@ -35,9 +35,9 @@ from .fault_server import (
     Reply,
     Stream,
     Write,
+    async_wait_until,
     embeddings_reply,
     error_reply,
-    wait_until,
 )
 from .test_leaks import _assert_nothing_left_open, _client_sockets, _snapshot
 from .test_secrets import ENV_KEY, KEY, _no_key
@@ -341,9 +341,9 @@ async def test_many_failing_and_succeeding_calls_leave_nothing_open(
     errors = sum(outcome.error is not None for outcome in outcomes)
     assert errors == 75
     port = fault_server.port
-    assert wait_until(lambda: fault_server.active_connections == 0, 5)
-    assert wait_until(lambda: _client_sockets(port) == 0, 5)
+    assert await async_wait_until(lambda: fault_server.active_connections == 0, 5)
+    assert await async_wait_until(lambda: _client_sockets(port) == 0, 5)
     # The fault server runs in this process: its side of the last connection may still be
     # closing on its own loop for a moment after it stopped counting it as active.
-    wait_until(lambda: _snapshot()[0] <= fds_before, 2)
+    await async_wait_until(lambda: _snapshot()[0] <= fds_before, 2)
     _assert_nothing_left_open(fds_before, threads_before)

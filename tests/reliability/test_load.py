@@ -27,7 +27,7 @@ import pytest
 from atoma_integrations import AsyncAtomaClient
 
 from ._runs import PARAMS
-from .fault_server import FaultServer, completion_reply, wait_until
+from .fault_server import FaultServer, async_wait_until, completion_reply
 
 STREAMS = 500
 MAX_TOKENS = 8
@@ -79,7 +79,7 @@ async def test_500_concurrent_streams_through_one_async_client_lose_no_token(
         again = await client.completions.create(prompt=PROMPTS[0], **params)
         assert again.choices[0].text == expected[PROMPTS[0]]
         assert len(_sockets_to(port)) <= idle  # served from the pool, no new connection
-    assert wait_until(lambda: len(_sockets_to(port)) <= before, 5), (
+    assert await async_wait_until(lambda: len(_sockets_to(port)) <= before, 5), (
         "closing the client left sockets open"
     )
 

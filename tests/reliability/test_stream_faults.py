@@ -26,12 +26,12 @@ from .fault_server import (
     Step,
     Stream,
     Write,
+    async_wait_until,
     chunk,
     completion_reply,
     completion_stream,
     sse,
     usage,
-    wait_until,
 )
 
 TEXTS = ["Once", " upon", " a", " time", ",", " there"]
@@ -290,10 +290,10 @@ async def test_stall_before_headers_times_out_after_the_configured_timeout(
     assert 0.28 <= outcome.elapsed < 1.5
     # On a loaded machine the server thread may record the request after the client gave
     # up: wait for it, then check there was exactly one (no retry).
-    wait_until(lambda: len(fault_server.requests) >= 1, timeout=2.0)
+    await async_wait_until(lambda: len(fault_server.requests) >= 1, timeout=2.0)
     assert len(fault_server.requests) == 1
     # The client gave up and hung up; the server saw it.
-    assert wait_until(lambda: fault_server.requests[0].disconnected)
+    assert await async_wait_until(lambda: fault_server.requests[0].disconnected)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -338,7 +338,7 @@ async def test_stall_between_events_raises_interrupted_after_the_read_timeout(
     assert isinstance(outcome.error.__cause__, httpx.ReadTimeout)
     assert 0.28 <= outcome.elapsed < 1.5
     assert len(fault_server.requests) == 1  # text was delivered: never retried
-    assert wait_until(lambda: fault_server.requests[0].disconnected)
+    assert await async_wait_until(lambda: fault_server.requests[0].disconnected)
 
 
 @pytest.mark.parametrize("mode", MODES)
