@@ -479,7 +479,11 @@ def test_batch_runs_at_most_max_concurrency_at_once(server: MockServer) -> None:
         with lock:
             in_flight += 1
             peak = max(peak, in_flight)
-        time.sleep(0.05)
+        # Hold each request until three are in flight (or a second passes), so the peak
+        # does not depend on how fast a loaded machine starts the pool's threads.
+        deadline = time.monotonic() + 1.0
+        while peak < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
         with lock:
             in_flight -= 1
         return json_reply(200, chat_completion("ok"))
