@@ -31,6 +31,7 @@ from typing_extensions import Self
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
+from atoma_integrations._transport import AsyncTransportName
 from atoma_integrations.resources import ChatCompletionParams, CompletionParams, EmbeddingParams
 from atoma_integrations.types import (
     ChatCompletionRequest,
@@ -243,6 +244,8 @@ class ClientSettings:
     timeout: float | None
     max_retries: int
     default_headers: tuple[tuple[str, str], ...] = ()
+    transport: AsyncTransportName | None = None
+    """The async client's pool (None: the default); the sync client has one pool only."""
 
     def _key(self) -> tuple[Any, ...]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
@@ -287,12 +290,12 @@ def sync_client_for(settings: ClientSettings) -> AtomaClient:
 def async_client_for(settings: ClientSettings) -> AsyncAtomaClient:
     """The async client for ``settings`` on the running event loop, built on first use."""
     loop = asyncio.get_running_loop()
-    key = settings._key()
+    key = (*settings._key(), settings.transport)
     with _lock:
         per_loop = _async_clients.setdefault(loop, {})
         client = per_loop.get(key)
         if client is None or client.is_closed:
-            client = AsyncAtomaClient(**settings._client_kwargs())
+            client = AsyncAtomaClient(**settings._client_kwargs(), transport=settings.transport)
             per_loop[key] = client
     return client
 

@@ -2,9 +2,9 @@
 
 ``AtomaLLM`` and ``ChatAtoma`` (through ``_base.AtomaLangChainSettings``) and
 ``AtomaEmbeddings`` take the same ``api_key`` / ``base_url`` / ``timeout`` / ``max_retries`` /
-``max_concurrency`` / ``default_headers``, check them by the client's own rules when built,
-serialize the key as a reference to ``ATOMA_API_KEY`` and reach the process-shared clients
-of ``_adapters`` through the same :class:`ClientSettings`.
+``max_concurrency`` / ``default_headers`` / ``transport``, check them by the client's own
+rules when built, serialize the key as a reference to ``ATOMA_API_KEY`` and reach the
+process-shared clients of ``_adapters`` through the same :class:`ClientSettings`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing_extensions import Self
 
 from atoma_integrations._adapters import DEFAULT_MAX_CONCURRENCY, ClientSettings
 from atoma_integrations._config import resolve_config
+from atoma_integrations._transport import AsyncTransportName
 from atoma_integrations._version import __version__
 
 __all__ = ["ConnectionFields"]
@@ -37,6 +38,9 @@ class ConnectionFields(BaseModel):
     """Most requests in flight at once when one call makes several (batch, many texts)."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    transport: AsyncTransportName | None = None
+    """The async calls' connection pool: None or "aiohttp" (the default, fast under
+    concurrency), or "httpx" for httpx's own. Sync calls always use httpx's pool."""
 
     @model_validator(mode="after")
     def _check_connection(self) -> Self:
@@ -76,4 +80,5 @@ class ConnectionFields(BaseModel):
             timeout=self.timeout,
             max_retries=self.max_retries,
             default_headers=tuple(sorted((self.default_headers or {}).items())),
+            transport=self.transport,
         )

@@ -1,9 +1,9 @@
 """What every LlamaIndex adapter shares: connection fields, their check, client settings.
 
-``Atoma`` and ``AtomaEmbedding`` take the same ``api_key`` / ``base_url`` / ``timeout`` /
-``max_retries`` / ``default_headers``, keep the key and headers out of ``to_dict`` /
-``to_json`` and ``repr``, and reach the process-shared clients of ``_adapters`` through
-the same :class:`ClientSettings`.
+``Atoma``, ``AtomaChat`` and ``AtomaEmbedding`` take the same ``api_key`` / ``base_url`` /
+``timeout`` / ``max_retries`` / ``default_headers`` / ``transport``, keep the key and headers
+out of ``to_dict`` / ``to_json`` and ``repr``, and reach the process-shared clients of
+``_adapters`` through the same :class:`ClientSettings`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from atoma_integrations._adapters import ClientSettings
 from atoma_integrations._config import resolve_config
+from atoma_integrations._transport import AsyncTransportName
 
 __all__ = ["ConnectionFields"]
 
@@ -33,6 +34,9 @@ class ConnectionFields(BaseModel):
     """Retries after the first attempt on connection errors, 408, 429 and 5xx, in total."""
     default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
     """Extra HTTP headers on every request (kept out of to_dict and repr: they may be secret)."""
+    transport: AsyncTransportName | None = None
+    """The async calls' connection pool: None or "aiohttp" (the default, fast under
+    concurrency), or "httpx" for httpx's own. Sync calls always use httpx's pool."""
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
@@ -58,4 +62,5 @@ class ConnectionFields(BaseModel):
             timeout=self.timeout,
             max_retries=self.max_retries,
             default_headers=tuple(sorted(config.default_headers.items())),
+            transport=self.transport,
         )
