@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import sys
 import threading
 import time
@@ -46,12 +45,15 @@ from atoma_integrations import AsyncAtomaClient
 from atoma_integrations._concurrency import gather_bounded
 from atoma_integrations.langchain import AtomaLLM
 from atoma_integrations.ray import CompleteColumn, map_column
-from benchmarks.report import machine_info
+from benchmarks.report import (
+    RAY_SECTION_BEGIN,
+    RAY_SECTION_END,
+    machine_info,
+    with_ray_section,
+)
 from benchmarks.sse_server import MODEL_ID, ServerProcess
 
 RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
-BEGIN = "<!-- ray_batch.py: begin -->"
-END = "<!-- ray_batch.py: end -->"
 MAX_TOKENS = 16
 BATCH_SIZE = 100
 
@@ -226,7 +228,7 @@ def measure_all(base_url: str, rows: int) -> list[Run]:
 def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
     base = runs[0].rows_per_second
     lines = [
-        BEGIN,
+        RAY_SECTION_BEGIN,
         "## Ray Data batch completion (benchmarks/ray_batch.py)",
         "",
         f"{runs[0].rows:,} non-streamed completions of {MAX_TOKENS} tokens from the canned server; "
@@ -248,18 +250,13 @@ def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
             f"{run.seconds:.2f} | {fixed} | {1000 * run.cpu_seconds / run.rows:.2f} "
             f"| {run.cpu_cores:.2f} |"
         )
-    lines += ["", END]
+    lines += ["", RAY_SECTION_END]
     return "\n".join(lines)
 
 
 def write_section(section: str) -> None:
     text = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS_PATH.write_text(text, encoding="utf-8")
+    RESULTS_PATH.write_text(with_ray_section(text, section), encoding="utf-8")
 
 
 def main() -> int:

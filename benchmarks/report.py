@@ -10,12 +10,45 @@ import importlib.metadata
 import math
 import os
 import platform
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Target", "evaluate_targets", "machine_info", "render_console", "render_markdown"]
+__all__ = [
+    "RAY_SECTION_BEGIN",
+    "RAY_SECTION_END",
+    "Target",
+    "evaluate_targets",
+    "machine_info",
+    "ray_section_of",
+    "render_console",
+    "render_markdown",
+    "with_ray_section",
+]
+
+# benchmarks/ray_batch.py owns the part of RESULTS.md between these markers; run.py, which
+# rewrites the rest, keeps it (the two are run separately: Ray takes minutes to install).
+RAY_SECTION_BEGIN = "<!-- ray_batch.py: begin -->"
+RAY_SECTION_END = "<!-- ray_batch.py: end -->"
+_RAY_SECTION = re.compile(
+    re.escape(RAY_SECTION_BEGIN) + ".*?" + re.escape(RAY_SECTION_END), re.DOTALL
+)
+
+
+def ray_section_of(text: str) -> str | None:
+    """The Ray section of a RESULTS.md text, markers included, if it has one."""
+    found = _RAY_SECTION.search(text)
+    return found.group(0) if found is not None else None
+
+
+def with_ray_section(text: str, section: str) -> str:
+    """``text`` with its Ray section replaced by ``section`` (appended if it has none)."""
+    if _RAY_SECTION.search(text):
+        return _RAY_SECTION.sub(lambda _: section, text)
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
 
 PACKAGES = (
     "atoma-integrations",

@@ -27,8 +27,10 @@ from benchmarks.peers import build_peers
 from benchmarks.report import (
     evaluate_targets,
     machine_info,
+    ray_section_of,
     render_console,
     render_markdown,
+    with_ray_section,
 )
 from benchmarks.sse_server import WIRES, ServerProcess
 
@@ -214,7 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     print(render_console(results))
     output = args.output or (RESULTS_PATH if mode == "full" else None)
     if output is not None:
-        output.write_text(render_markdown(results, METHOD), encoding="utf-8")
+        report = render_markdown(results, METHOD)
+        ray_section = (
+            ray_section_of(output.read_text(encoding="utf-8")) if output.exists() else None
+        )
+        if ray_section is not None:
+            report = with_ray_section(report, ray_section)
+        output.write_text(report, encoding="utf-8")
         print(f"\nwrote {output}")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")

@@ -33,10 +33,18 @@ ALL_PEERS = {
 }
 
 
+OLD_RAY_SECTION = (
+    "<!-- ray_batch.py: begin -->\n## Ray Data batch completion\n\n| a | b |\n"
+    "<!-- ray_batch.py: end -->"
+)
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, str]:
     """One ``--smoke`` run of the harness: its JSON results, its Markdown and its stdout."""
     out = tmp_path_factory.mktemp("bench")
+    # A report from an earlier run, with the section benchmarks/ray_batch.py writes.
+    (out / "RESULTS.md").write_text(f"# an old report\n\n{OLD_RAY_SECTION}\n\nold tail\n")
     completed = subprocess.run(
         [
             sys.executable,
@@ -196,3 +204,12 @@ def test_embeddings_workload_has_every_peer_and_a_verdict_per_target(
     assert len(figures) == 5
     assert figures["embeddings: AtomaClient (x httpx (floor))"]["met"] is not None
     assert "## Embeddings, " in markdown
+
+
+def test_a_new_report_keeps_the_ray_section_and_replaces_the_rest(
+    smoke_run: tuple[dict[str, Any], str, str],
+) -> None:
+    _, markdown, _ = smoke_run
+    assert markdown.count(OLD_RAY_SECTION) == 1  # run.py measures no Ray: it keeps that part
+    assert "an old report" not in markdown and "old tail" not in markdown
+    assert markdown.startswith("# Benchmark results")
