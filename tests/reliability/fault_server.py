@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, TypeAlias
 
+import psutil  # type: ignore[import-untyped]
+
 __all__ = [
     "DONE",
     "Behaviour",
@@ -358,14 +360,32 @@ class FaultServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    async def _listen(self) -> asyncio.Server:
+        """Listen on an ephemeral port no socket of this process is still connected to.
+
+        The adapters' process-wide clients keep idle connections to earlier tests' servers
+        (in CLOSE_WAIT once those stopped). Were the kernel to hand out one of those ports
+        again, the tests that count this process's sockets to this server would count
+        such a connection too, and fail for a leak that is not there.
+        """
+        rejected: list[asyncio.Server] = []
+        try:
+            for _ in range(50):
+                server = await asyncio.start_server(self._accept, "127.0.0.1", 0, backlog=1024)
+                if server.sockets[0].getsockname()[1] not in _remote_ports_of_this_process():
+                    return server
+                rejected.append(server)  # kept open until the end: the port is not reissued
+            raise RuntimeError("no ephemeral port free of this process's old connections")
+        finally:
+            for server in rejected:
+                server.close()
+
     def _run(self, ready: threading.Event, errors: list[BaseException]) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._accept, "127.0.0.1", 0, backlog=1024)
-            )
+            self._server = loop.run_until_complete(self._listen())
             self.port = self._server.sockets[0].getsockname()[1]
             loop.call_later(self.lifetime, self._begin_stop)
         except BaseException as exc:
@@ -524,6 +544,11 @@ def _head(status: int, reason: str, headers: Mapping[str, str]) -> bytes:
     lines = [f"HTTP/1.1 {status} {reason}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _remote_ports_of_this_process() -> set[int]:
+    """The remote ports of this process's TCP sockets."""
+    return {c.raddr.port for c in psutil.Process().net_connections(kind="tcp") if c.raddr}
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 1.0) -> bool:

@@ -6,8 +6,10 @@ import threading
 import time
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 import pytest
 
+from . import fault_server
 from .fault_server import FaultServer, Reply, endless_stream, wait_until
 
 
@@ -48,3 +50,30 @@ def test_stop_cuts_a_stalled_answer_at_once() -> None:
         client.get(server.url + "/models")
     assert time.monotonic() - start < 2
     assert wait_until(lambda: _stopped(server), 3)
+
+
+def _listening_ports() -> set[int]:
+    connections = psutil.Process().net_connections(kind="tcp")
+    return {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
+
+
+def test_a_port_this_process_still_has_connections_to_is_passed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The leak tests count this process's sockets to the server's port: a stale pooled
+    # connection to an earlier server on the same port number would be counted too.
+    checks = 0
+
+    def every_port_taken_three_times() -> set[int]:
+        nonlocal checks
+        checks += 1
+        return set(range(65536)) if checks <= 3 else set()
+
+    monkeypatch.setattr(fault_server, "_remote_ports_of_this_process", every_port_taken_three_times)
+    before = _listening_ports()
+    with FaultServer() as server:
+        assert checks == 4
+        assert _listening_ports() - before == {server.port}  # the three passed over are shut
+        server.always(Reply(200, b"{}"))
+        with httpx.Client() as client:
+            assert client.get(server.url + "/models", timeout=5).status_code == 200

@@ -334,6 +334,9 @@ async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
     settings = llm._settings() if langchain else llm._client_settings()
     sync_client_for(settings).close()
     await async_client_for(settings).aclose()
-    assert await async_wait_until(_settled(fault_server, fault_server.port), 5)
+    assert await async_wait_until(_settled(fault_server, fault_server.port), 5), (
+        f"{_client_sockets(fault_server.port)} client sockets and "
+        f"{fault_server.active_connections} server connections left"
+    )
     _assert_nothing_left_open(fds_before, threads_before)
     assert len(fault_server.completions_requests()) == ADAPTER_STREAMS
