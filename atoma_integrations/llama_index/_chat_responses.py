@@ -258,12 +258,21 @@ class _ChatStreamMapper:
                 signature,
                 partial_arguments=self._arguments,
             )
+        elif not signature:
+            # The per-token path: the message built directly, no intermediate model, and
+            # fields left at their defaults not passed (pydantic work on every token).
+            message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[TextBlock(text=self.text)])
         else:
-            # The per-token path: the message built directly, no intermediate model.
             message = ChatMessage(
                 role=MessageRole.ASSISTANT,
                 blocks=[TextBlock(text=self.text)],
                 additional_kwargs=dict(signature),
+            )
+        if choice.logprobs is None:
+            if not signature:
+                return ChatResponse(message=message, delta=delta, raw=chunk)
+            return ChatResponse(
+                message=message, delta=delta, raw=chunk, additional_kwargs=signature
             )
         return ChatResponse(
             message=message,
