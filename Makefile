@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and a few helpers.
-.PHONY: demo test lint bench bench-ray ray-example server-start server-stop clean
+.PHONY: demo test lint bench bench-chat bench-ray ray-example server-start server-stop clean
 
 demo:  ## Stream a completion through LangChain and LlamaIndex (local SmolLM2, or Atoma when ATOMA_API_KEY is set)
 	@bash scripts/run_demo.sh
@@ -12,6 +12,9 @@ lint:
 
 bench:  ## Overhead versus raw httpx and the incumbent adapters; writes benchmarks/RESULTS.md
 	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/run.py
+
+bench-chat:  ## Chat streaming per token: ours, the incumbents and the frameworks' floors; updates its section of benchmarks/RESULTS.md
+	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/chat_stream.py
 
 bench-ray:  ## Rows/s of one-process abatch versus Ray Data actors; updates its section of benchmarks/RESULTS.md
 	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/ray_batch.py

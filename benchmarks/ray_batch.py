@@ -49,7 +49,7 @@ from benchmarks.report import (
     RAY_SECTION_BEGIN,
     RAY_SECTION_END,
     machine_info,
-    with_ray_section,
+    with_section,
 )
 from benchmarks.sse_server import MODEL_ID, ServerProcess
 
@@ -256,7 +256,7 @@ def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
 
 def write_section(section: str) -> None:
     text = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    RESULTS_PATH.write_text(with_ray_section(text, section), encoding="utf-8")
+    RESULTS_PATH.write_text(with_section(text, section), encoding="utf-8")
 
 
 def main() -> int:

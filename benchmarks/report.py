@@ -22,31 +22,41 @@ __all__ = [
     "Target",
     "evaluate_targets",
     "machine_info",
-    "ray_section_of",
+    "owned_sections",
     "render_console",
     "render_markdown",
-    "with_ray_section",
+    "section_markers",
+    "with_section",
 ]
 
-# benchmarks/ray_batch.py owns the part of RESULTS.md between these markers; run.py, which
-# rewrites the rest, keeps it (the two are run separately: Ray takes minutes to install).
-RAY_SECTION_BEGIN = "<!-- ray_batch.py: begin -->"
-RAY_SECTION_END = "<!-- ray_batch.py: end -->"
-_RAY_SECTION = re.compile(
-    re.escape(RAY_SECTION_BEGIN) + ".*?" + re.escape(RAY_SECTION_END), re.DOTALL
-)
+# Scripts other than run.py (ray_batch.py, chat_stream.py) each own a part of RESULTS.md
+# between a pair of these markers; run.py, which rewrites the rest, keeps those parts (each
+# script is run on its own: Ray takes minutes to install, and each takes minutes to run).
+_SECTION = re.compile(r"<!-- (?P<name>[\w.]+): begin -->.*?<!-- (?P=name): end -->", re.DOTALL)
 
 
-def ray_section_of(text: str) -> str | None:
-    """The Ray section of a RESULTS.md text, markers included, if it has one."""
-    found = _RAY_SECTION.search(text)
-    return found.group(0) if found is not None else None
+def section_markers(owner: str) -> tuple[str, str]:
+    """The begin and end markers of the section ``owner`` (a script's file name) writes."""
+    return f"<!-- {owner}: begin -->", f"<!-- {owner}: end -->"
 
 
-def with_ray_section(text: str, section: str) -> str:
-    """``text`` with its Ray section replaced by ``section`` (appended if it has none)."""
-    if _RAY_SECTION.search(text):
-        return _RAY_SECTION.sub(lambda _: section, text)
+RAY_SECTION_BEGIN, RAY_SECTION_END = section_markers("ray_batch.py")
+
+
+def owned_sections(text: str) -> list[str]:
+    """Every marked section of a RESULTS.md text, markers included, in order."""
+    return [found.group(0) for found in _SECTION.finditer(text)]
+
+
+def with_section(text: str, section: str) -> str:
+    """``text`` with the section of ``section``'s owner replaced (appended if absent)."""
+    found = _SECTION.match(section)
+    if found is None:
+        raise ValueError("a section starts with its begin marker and ends with its end marker")
+    owner = found.group("name")
+    for existing in _SECTION.finditer(text):
+        if existing.group("name") == owner:
+            return text[: existing.start()] + section + text[existing.end() :]
     return text.rstrip("\n") + "\n\n" + section + "\n"
 
 

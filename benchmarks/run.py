@@ -27,10 +27,10 @@ from benchmarks.peers import build_peers
 from benchmarks.report import (
     evaluate_targets,
     machine_info,
-    ray_section_of,
+    owned_sections,
     render_console,
     render_markdown,
-    with_ray_section,
+    with_section,
 )
 from benchmarks.sse_server import WIRES, ServerProcess
 
@@ -217,11 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (RESULTS_PATH if mode == "full" else None)
     if output is not None:
         report = render_markdown(results, METHOD)
-        ray_section = (
-            ray_section_of(output.read_text(encoding="utf-8")) if output.exists() else None
-        )
-        if ray_section is not None:
-            report = with_ray_section(report, ray_section)
+        if output.exists():
+            for section in owned_sections(output.read_text(encoding="utf-8")):
+                report = with_section(report, section)
         output.write_text(report, encoding="utf-8")
         print(f"\nwrote {output}")
     if args.json is not None:

@@ -44,9 +44,12 @@ __all__ = [
     "WIRES",
     "ServerProcess",
     "Wire",
+    "chat_body",
+    "chat_stream_body",
     "embedding_for",
     "embeddings_body",
     "serve",
+    "text_of",
 ]
 
 MODEL_ID = "bench-model"
@@ -81,6 +84,11 @@ _SIGNATURE = "AGx" + "5" * 85 + "Qz="
 
 def _token(i: int) -> str:
     return _WORDS[i % len(_WORDS)]
+
+
+def text_of(n: int) -> str:
+    """The text of every answer of ``n`` tokens (what a peer must return)."""
+    return "".join(_token(i) for i in range(n))
 
 
 def _choice(text: str, finish: str | None) -> dict[str, Any]:
@@ -142,6 +150,58 @@ def stream_body(wire: Wire, n: int) -> bytes:
         parts.append(_http_chunk(b"data: [DONE]\n\n"))
     parts.append(b"0\r\n\r\n")
     return b"".join(parts)
+
+
+# --- chat completions ------------------------------------------------------------------
+
+
+def _chat_envelope(wire: Wire, choices: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-bench0123456789abcdef",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": MODEL_ID,
+        "choices": choices,
+        "usage": usage,
+    }
+    if wire.atoma_fields:
+        body["response_hash"] = _HASH
+        body["signature"] = _SIGNATURE
+    return body
+
+
+def _delta_choice(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def chat_stream_body(wire: Wire, n: int) -> bytes:
+    """The chunked SSE body of a streamed chat answer of ``n`` tokens, as vLLM sends it:
+    a first chunk with the role, one per token, then usage and ``[DONE]`` per ``wire``."""
+    role = _chat_envelope(wire, [_delta_choice({"role": "assistant", "content": ""}, None)], None)
+    parts = [_http_chunk(b"data: " + _dumps(role) + b"\n\n")]
+    for i in range(n):
+        if wire.keepalive_every and i % wire.keepalive_every == 0:
+            parts.append(_http_chunk(b": keep-alive\n\n"))
+        finish = "length" if i == n - 1 else None
+        event = _dumps(_chat_envelope(wire, [_delta_choice({"content": _token(i)}, finish)], None))
+        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
+    if wire.usage_chunk:
+        event = _dumps(_chat_envelope(wire, [], _usage(n)))
+        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
+    if wire.done:
+        parts.append(_http_chunk(b"data: [DONE]\n\n"))
+    parts.append(b"0\r\n\r\n")
+    return b"".join(parts)
+
+
+def chat_body(wire: Wire, n: int) -> bytes:
+    """The JSON body of a non-streamed chat answer of ``n`` tokens."""
+    text = "".join(_token(i) for i in range(n))
+    message = {"role": "assistant", "content": text}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "length"}
+    body = _chat_envelope(wire, [choice], _usage(n))
+    body["object"] = "chat.completion"
+    return _dumps(body)
 
 
 # --- embeddings ------------------------------------------------------------------------
@@ -238,6 +298,19 @@ class _Responses:
             self._cache[key] = response
         return response
 
+    def chat(self, wire_name: str, stream: bool, n: int) -> bytes:
+        key = ("chat:" + wire_name, stream, n)
+        response = self._cache.get(key)
+        if response is None:
+            wire = WIRES[wire_name]
+            if stream:
+                response = _SSE_HEAD + chat_stream_body(wire, n)
+            else:
+                body = chat_body(wire, n)
+                response = _JSON_HEAD % len(body) + body
+            self._cache[key] = response
+        return response
+
     def embeddings(self, inputs: list[str], b64: bool) -> bytes:
         """An embeddings answer for ``inputs`` (joined from pre-encoded vectors)."""
         body = embeddings_body(inputs, b64)
@@ -307,6 +380,12 @@ class _Connection(asyncio.Protocol):
             stats.streams += stream
             n = int(request.get("max_tokens") or 16)
             return self._responses.completion(wire, stream, n)
+        if method == "POST" and route == "v1/chat/completions":
+            request = json.loads(body)
+            stream = bool(request.get("stream"))
+            stats.streams += stream
+            n = int(request.get("max_completion_tokens") or request.get("max_tokens") or 16)
+            return self._responses.chat(wire, stream, n)
         if method == "POST" and route == "v1/embeddings":
             request = json.loads(body)
             inputs = request.get("input")

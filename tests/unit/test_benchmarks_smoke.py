@@ -213,3 +213,42 @@ def test_a_new_report_keeps_the_ray_section_and_replaces_the_rest(
     assert markdown.count(OLD_RAY_SECTION) == 1  # run.py measures no Ray: it keeps that part
     assert "an old report" not in markdown and "old tail" not in markdown
     assert markdown.startswith("# Benchmark results")
+
+
+def test_the_chat_benchmark_runs_every_peer_and_writes_only_its_section(tmp_path: Path) -> None:
+    report = tmp_path / "RESULTS.md"
+    report.write_text(f"# Benchmark results\n\nother workloads\n\n{OLD_RAY_SECTION}\n")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "chat_stream.py"),
+            "--smoke",
+            "--output",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
+        check=False,
+    )
+    assert completed.returncode in (0, 1), completed.stderr[-3000:]  # 1: a target missed
+    text = report.read_text()
+    assert text.startswith("# Benchmark results\n\nother workloads\n\n" + OLD_RAY_SECTION)
+    section = text[text.index("<!-- chat_stream.py: begin -->") :]
+    assert section.rstrip().endswith("<!-- chat_stream.py: end -->")
+    assert "skipped" not in section  # every peer streamed the right text and was measured
+    for wire in ("openai", "atoma"):
+        body = section[section.index(f"### {wire} wire") :]
+        for peer in (
+            "httpx (floor)",
+            "AtomaClient chat",
+            "openai SDK chat",
+            "ChatAtoma",
+            "langchain_openai.ChatOpenAI",
+            "LangChain chat floor",
+            "AtomaChat",
+            "OpenAILike (chat)",
+            "LlamaIndex chat floor",
+        ):
+            assert f"| {peer} |" in body

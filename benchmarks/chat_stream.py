@@ -1,0 +1,481 @@
+"""Chat streaming per token: ``python benchmarks/chat_stream.py [--quick | --smoke] [--no-write]``.
+
+W2 of ``run.py`` for chat completions. The same method: one model-free server in its own
+process, both wire formats, interleaved trials, client-process CPU time; each peer's cost
+per token is the slope between a 512-token and an 8-token stream, as a ratio to a
+hand-written raw httpx loop measured in the same trial. Peers: that loop (the floor), our
+client, the openai SDK; ``ChatAtoma``, ``langchain_openai.ChatOpenAI`` and a minimal
+``BaseChatModel`` on raw httpx (LangChain's own floor); ``AtomaChat``, LlamaIndex's
+``OpenAILike`` as a chat model and a minimal chat ``CustomLLM`` on raw httpx (LlamaIndex's
+floor). Every stream's text is checked. The report is its own section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.report import machine_info, section_markers, with_section
+from benchmarks.sse_server import MODEL_ID, WIRES, ServerProcess, text_of
+
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+BEGIN, END = section_markers("chat_stream.py")
+QUESTION = "Tell me a story."
+FLOOR, OURS, INCUMBENT, REFERENCE = "floor", "ours", "incumbent", "reference"
+
+# The targets DESIGN.md sets for the completion paths hold for chat too.
+TARGETS = {"AtomaClient chat": 1.5, "ChatAtoma": 2.0, "AtomaChat": 2.0}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    trials: int
+    streams: int
+    long_tokens: int
+    short_tokens: int
+
+
+SIZES = {
+    "full": Sizes(trials=7, streams=6, long_tokens=512, short_tokens=8),
+    "quick": Sizes(trials=3, streams=3, long_tokens=256, short_tokens=8),
+    "smoke": Sizes(trials=1, streams=1, long_tokens=16, short_tokens=2),
+}
+
+
+# --- the floor: raw httpx -----------------------------------------------------------------
+
+
+def raw_chat_texts(http: httpx.Client, url: str, max_tokens: int) -> Iterator[str]:
+    """Each streamed token's text by a hand-written ``iter_lines`` + ``json.loads`` loop,
+    reading the body to its end so the connection goes back to the pool."""
+    payload = {
+        "model": MODEL_ID,
+        "messages": [{"role": "user", "content": QUESTION}],
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "stream": True,
+    }
+    with http.stream("POST", url, json=payload) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    content = choices[0]["delta"].get("content")
+                    if content:
+                        yield content
+
+
+def langchain_chat_floor(url: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal ``BaseChatModel`` on the raw loop: LangChain's own per-token cost."""
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    class _Floor(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "raw-httpx-chat-floor"
+
+        def _generate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            text = "".join(raw_chat_texts(http, url, max_tokens))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        def _stream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[ChatGenerationChunk]:
+            for text in raw_chat_texts(http, url, max_tokens):
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    return _Floor()
+
+
+def llama_index_chat_floor(url: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal chat ``CustomLLM`` on the raw loop: LlamaIndex's own per-token cost."""
+    from llama_index.core.base.llms.types import (
+        ChatMessage,
+        ChatResponse,
+        ChatResponseGen,
+        CompletionResponse,
+        LLMMetadata,
+    )
+    from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class _Floor(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(
+                context_window=8192, num_output=max_tokens, is_chat_model=True, model_name=MODEL_ID
+            )
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            return CompletionResponse(text="".join(raw_chat_texts(http, url, max_tokens)))
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            raise NotImplementedError("the chat floor streams through stream_chat")
+
+        @llm_chat_callback()
+        def stream_chat(self, messages: Any, **kwargs: Any) -> ChatResponseGen:
+            def gen() -> ChatResponseGen:
+                text = ""
+                for delta in raw_chat_texts(http, url, max_tokens):
+                    text += delta
+                    message = ChatMessage(role="assistant", content=text)
+                    yield ChatResponse(message=message, delta=delta)
+
+            return gen()
+
+    return _Floor()
+
+
+# --- peers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Peer:
+    """One library under test: ``stream(n)`` streams an ``n``-token answer, returns its text."""
+
+    name: str
+    family: str
+    kind: str
+    stream: Callable[[int], str]
+
+
+def _per_length(make: Callable[[int], Any]) -> Callable[[int], Any]:
+    """A framework object per ``max_tokens`` (set at construction, as users do), cached."""
+    made: dict[int, Any] = {}
+
+    def get(n: int) -> Any:
+        if n not in made:
+            made[n] = make(n)
+        return made[n]
+
+    return get
+
+
+def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[], None]]:
+    """Every peer that can be built; the ones that cannot, with why; and a closer."""
+    url = f"{base_url}/chat/completions"
+    http = httpx.Client()
+    closers: list[Callable[[], None]] = [http.close]
+    peers: list[Peer] = [
+        Peer("httpx (floor)", "client", FLOOR, lambda n: "".join(raw_chat_texts(http, url, n)))
+    ]
+    skipped: dict[str, str] = {}
+    messages = [{"role": "user", "content": QUESTION}]
+
+    def ours() -> Peer:
+        from atoma_integrations import AtomaClient
+
+        client = AtomaClient(base_url=base_url)
+        closers.append(client.close)
+
+        def stream(n: int) -> str:
+            parts: list[str] = []
+            with client.chat.completions.create_stream(
+                model=MODEL_ID, messages=messages, max_tokens=n, temperature=0.0
+            ) as chunks:
+                for chunk in chunks:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        parts.append(chunk.choices[0].delta.content)
+            return "".join(parts)
+
+        return Peer("AtomaClient chat", "client", OURS, stream)
+
+    def openai_sdk() -> Peer:
+        from openai import OpenAI
+
+        client = OpenAI(base_url=base_url, api_key="x")
+        closers.append(client.close)
+
+        def stream(n: int) -> str:
+            parts: list[str] = []
+            for chunk in client.chat.completions.create(
+                model=MODEL_ID, messages=messages, max_tokens=n, temperature=0.0, stream=True
+            ):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+            return "".join(parts)
+
+        return Peer("openai SDK chat", "client", INCUMBENT, stream)
+
+    def langchain_peer(name: str, kind: str, make: Callable[[int], Any]) -> Peer:
+        chat = _per_length(make)
+        return Peer(
+            name,
+            "langchain",
+            kind,
+            lambda n: "".join(str(c.content) for c in chat(n).stream(QUESTION)),
+        )
+
+    def chat_atoma() -> Peer:
+        from atoma_integrations.langchain import ChatAtoma
+
+        return langchain_peer(
+            "ChatAtoma",
+            OURS,
+            lambda n: ChatAtoma(model=MODEL_ID, base_url=base_url, max_tokens=n, temperature=0.0),
+        )
+
+    def chat_openai() -> Peer:
+        from langchain_openai import ChatOpenAI
+
+        return langchain_peer(
+            "langchain_openai.ChatOpenAI",
+            INCUMBENT,
+            lambda n: ChatOpenAI(
+                model=MODEL_ID, base_url=base_url, api_key="x", max_tokens=n, temperature=0.0
+            ),
+        )
+
+    def langchain_floor() -> Peer:
+        return langchain_peer(
+            "LangChain chat floor", REFERENCE, lambda n: langchain_chat_floor(url, n, http)
+        )
+
+    def llama_index_peer(name: str, kind: str, make: Callable[[int], Any]) -> Peer:
+        from llama_index.core.llms import ChatMessage
+
+        llm = _per_length(make)
+        question = [ChatMessage(role="user", content=QUESTION)]
+        return Peer(
+            name,
+            "llama_index",
+            kind,
+            lambda n: "".join(r.delta or "" for r in llm(n).stream_chat(question)),
+        )
+
+    def atoma_chat() -> Peer:
+        from atoma_integrations.llama_index import AtomaChat
+
+        return llama_index_peer(
+            "AtomaChat",
+            OURS,
+            lambda n: AtomaChat(model=MODEL_ID, base_url=base_url, max_tokens=n, temperature=0.0),
+        )
+
+    def openai_like() -> Peer:
+        from llama_index.llms.openai_like import OpenAILike  # type: ignore[import-untyped]
+
+        return llama_index_peer(
+            "OpenAILike (chat)",
+            INCUMBENT,
+            lambda n: OpenAILike(
+                model=MODEL_ID,
+                api_base=base_url,
+                api_key="x",
+                is_chat_model=True,
+                context_window=8192,
+                max_tokens=n,
+                temperature=0.0,
+            ),
+        )
+
+    def llama_index_floor() -> Peer:
+        return llama_index_peer(
+            "LlamaIndex chat floor", REFERENCE, lambda n: llama_index_chat_floor(url, n, http)
+        )
+
+    for build in (
+        ours,
+        openai_sdk,
+        chat_atoma,
+        chat_openai,
+        langchain_floor,
+        atoma_chat,
+        openai_like,
+        llama_index_floor,
+    ):
+        try:
+            peer = build()
+            if peer.stream(2) != text_of(2):  # a broken peer is reported, not measured
+                raise RuntimeError(f"streamed {peer.stream(2)!r}, expected {text_of(2)!r}")
+            peers.append(peer)
+        except Exception as exc:  # a missing package or a broken peer: say so, go on
+            skipped[build.__name__] = f"{type(exc).__name__}: {exc}"
+
+    def close() -> None:
+        for closer in closers:
+            closer()
+
+    return peers, skipped, close
+
+
+# --- measuring --------------------------------------------------------------------------
+
+
+def _cpu_per_stream(peer: Peer, n: int, streams: int) -> float:
+    expected = text_of(n)
+    start = time.process_time()
+    for _ in range(streams):
+        text = peer.stream(n)
+        if text != expected:
+            raise AssertionError(f"{peer.name} streamed {len(text)} chars, not the answer")
+    return (time.process_time() - start) / streams
+
+
+def measure_wire(base_url: str, sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
+    """Per-token CPU (µs) and its ratio to the floor for every peer, medians over trials."""
+    peers, skipped, close = build_peers(base_url)
+    per_token: dict[str, list[float]] = {peer.name: [] for peer in peers}
+    ratios: dict[str, list[float]] = {peer.name: [] for peer in peers}
+    span = sizes.long_tokens - sizes.short_tokens
+    try:
+        for peer in peers:  # warm up: imports, first connection, pydantic schemas
+            peer.stream(sizes.short_tokens)
+        for trial in range(sizes.trials):
+            log(f"trial {trial + 1}/{sizes.trials}")
+            shift = trial % len(peers)
+            slopes: dict[str, float] = {}
+            for peer in peers[shift:] + peers[:shift]:  # order rotated between trials
+                gc.collect()
+                long = _cpu_per_stream(peer, sizes.long_tokens, sizes.streams)
+                short = _cpu_per_stream(peer, sizes.short_tokens, sizes.streams)
+                slopes[peer.name] = max(long - short, 0.0) / span * 1e6
+            floor = slopes[peers[0].name]
+            for name, slope in slopes.items():
+                per_token[name].append(slope)
+                ratios[name].append(slope / floor if floor > 0 else float("nan"))
+    finally:
+        close()
+    return {
+        "peers": [
+            {
+                "name": peer.name,
+                "family": peer.family,
+                "kind": peer.kind,
+                "us_per_token": statistics.median(per_token[peer.name]),
+                "ratio": statistics.median(ratios[peer.name]),
+            }
+            for peer in peers
+        ],
+        "skipped": skipped,
+    }
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def render(results: dict[str, Any], info: dict[str, Any], sizes: Sizes, load: float) -> str:
+    """The section of RESULTS.md, markers included."""
+    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    lines = [
+        BEGIN,
+        "## Chat streaming per token (benchmarks/chat_stream.py)",
+        "",
+        f"Generated by `python benchmarks/chat_stream.py` at commit {info.get('commit')}; "
+        f"{info['cores']} cores ({info['cpu']}), load average {load:.1f} at the start; "
+        f"Python {info['python']}; {packages}.",
+        "",
+        f"W2's method on `/v1/chat/completions`: per-token CPU is the slope between a "
+        f"{sizes.long_tokens}- and an {sizes.short_tokens}-token stream, medians of "
+        f"{sizes.trials} interleaved trials of {sizes.streams} streams each, ratios to the raw "
+        "httpx loop in the same trial. The floors are that loop inside a minimal "
+        "`BaseChatModel` / chat `CustomLLM`: their cost above httpx is the framework's own.",
+        "",
+        "| target | wire | this run | limit | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for wire, result in results.items():
+        by_name = {p["name"]: p for p in result["peers"]}
+        for name, limit in TARGETS.items():
+            if name in by_name:
+                ratio = by_name[name]["ratio"]
+                verdict = "met" if ratio <= limit else "MISSED"
+                lines.append(
+                    f"| {name} per token | {wire} | {ratio:.2f}x | ≤ {limit}x | {verdict} |"
+                )
+    for wire, result in results.items():
+        lines += [
+            "",
+            f"### {wire} wire",
+            "",
+            "| peer | kind | CPU µs/token | x httpx |",
+            "|---|---|---|---|",
+        ]
+        for p in result["peers"]:
+            lines.append(
+                f"| {p['name']} | {p['kind']} | {p['us_per_token']:.1f} | {p['ratio']:.2f}x |"
+            )
+        for name, why in result["skipped"].items():
+            lines.append(f"| {name} | skipped: {why} | | |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def missed(results: dict[str, Any]) -> list[str]:
+    """The targets this run missed, as ``name (wire)``."""
+    out = []
+    for wire, result in results.items():
+        for p in result["peers"]:
+            limit = TARGETS.get(p["name"])
+            if limit is not None and p["ratio"] > limit:
+                out.append(f"{p['name']} ({wire})")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="fewer, shorter trials")
+    group.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
+    parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument(
+        "--output", type=Path, help=f"the report to update (default: {RESULTS_PATH.name})"
+    )
+    args = parser.parse_args(argv)
+    sizes = SIZES["quick" if args.quick else "smoke" if args.smoke else "full"]
+    load = os.getloadavg()[0]
+
+    def log(message: str) -> None:
+        print(f"[chat_stream] {message}", file=sys.stderr)
+
+    results: dict[str, Any] = {}
+    with ServerProcess() as server:
+        for wire in WIRES:
+            log(f"{wire} wire")
+            results[wire] = measure_wire(server.base_url(wire), sizes, log)
+    section = render(results, machine_info(), sizes, load)
+    print(section)
+    if not args.no_write:
+        output = args.output or RESULTS_PATH
+        text = output.read_text(encoding="utf-8") if output.exists() else ""
+        output.write_text(with_section(text, section), encoding="utf-8")
+        log(f"wrote its section of {output}")
+    return 1 if missed(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
