@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +27,19 @@ import httpx
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.framework_floors import (
+    CHAT_QUESTION as QUESTION,
+)
+from benchmarks.framework_floors import (
+    LangChainChatFloor,
+    LlamaIndexChatFloor,
+    raw_chat_texts,
+)
 from benchmarks.report import machine_info, section_markers, with_section
 from benchmarks.sse_server import MODEL_ID, WIRES, ServerProcess, text_of
 
 RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN, END = section_markers("chat_stream.py")
-QUESTION = "Tell me a story."
 FLOOR, OURS, INCUMBENT, REFERENCE = "floor", "ours", "incumbent", "reference"
 
 # The targets DESIGN.md sets for the completion paths hold for chat too.
@@ -53,109 +59,6 @@ SIZES = {
     "quick": Sizes(trials=3, streams=3, long_tokens=256, short_tokens=8),
     "smoke": Sizes(trials=1, streams=1, long_tokens=16, short_tokens=2),
 }
-
-
-# --- the floor: raw httpx -----------------------------------------------------------------
-
-
-def raw_chat_texts(http: httpx.Client, url: str, max_tokens: int) -> Iterator[str]:
-    """Each streamed token's text by a hand-written ``iter_lines`` + ``json.loads`` loop,
-    reading the body to its end so the connection goes back to the pool."""
-    payload = {
-        "model": MODEL_ID,
-        "messages": [{"role": "user", "content": QUESTION}],
-        "max_tokens": max_tokens,
-        "temperature": 0.0,
-        "stream": True,
-    }
-    with http.stream("POST", url, json=payload) as response:
-        response.raise_for_status()
-        for line in response.iter_lines():
-            if line.startswith("data: {"):
-                choices = json.loads(line[6:])["choices"]
-                if choices:
-                    content = choices[0]["delta"].get("content")
-                    if content:
-                        yield content
-
-
-def langchain_chat_floor(url: str, max_tokens: int, http: httpx.Client) -> Any:
-    """A minimal ``BaseChatModel`` on the raw loop: LangChain's own per-token cost."""
-    from langchain_core.callbacks import CallbackManagerForLLMRun
-    from langchain_core.language_models.chat_models import BaseChatModel
-    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-
-    class _Floor(BaseChatModel):
-        @property
-        def _llm_type(self) -> str:
-            return "raw-httpx-chat-floor"
-
-        def _generate(
-            self,
-            messages: list[BaseMessage],
-            stop: list[str] | None = None,
-            run_manager: CallbackManagerForLLMRun | None = None,
-            **kwargs: Any,
-        ) -> ChatResult:
-            text = "".join(raw_chat_texts(http, url, max_tokens))
-            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
-
-        def _stream(
-            self,
-            messages: list[BaseMessage],
-            stop: list[str] | None = None,
-            run_manager: CallbackManagerForLLMRun | None = None,
-            **kwargs: Any,
-        ) -> Iterator[ChatGenerationChunk]:
-            for text in raw_chat_texts(http, url, max_tokens):
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                if run_manager is not None:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
-
-    return _Floor()
-
-
-def llama_index_chat_floor(url: str, max_tokens: int, http: httpx.Client) -> Any:
-    """A minimal chat ``CustomLLM`` on the raw loop: LlamaIndex's own per-token cost."""
-    from llama_index.core.base.llms.types import (
-        ChatMessage,
-        ChatResponse,
-        ChatResponseGen,
-        CompletionResponse,
-        LLMMetadata,
-    )
-    from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
-    from llama_index.core.llms.custom import CustomLLM
-
-    class _Floor(CustomLLM):
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(
-                context_window=8192, num_output=max_tokens, is_chat_model=True, model_name=MODEL_ID
-            )
-
-        @llm_completion_callback()
-        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
-            return CompletionResponse(text="".join(raw_chat_texts(http, url, max_tokens)))
-
-        @llm_completion_callback()
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
-            raise NotImplementedError("the chat floor streams through stream_chat")
-
-        @llm_chat_callback()
-        def stream_chat(self, messages: Any, **kwargs: Any) -> ChatResponseGen:
-            def gen() -> ChatResponseGen:
-                text = ""
-                for delta in raw_chat_texts(http, url, max_tokens):
-                    text += delta
-                    message = ChatMessage(role="assistant", content=text)
-                    yield ChatResponse(message=message, delta=delta)
-
-            return gen()
-
-    return _Floor()
 
 
 # --- peers ----------------------------------------------------------------------------------
@@ -189,7 +92,12 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
     http = httpx.Client()
     closers: list[Callable[[], None]] = [http.close]
     peers: list[Peer] = [
-        Peer("httpx (floor)", "client", FLOOR, lambda n: "".join(raw_chat_texts(http, url, n)))
+        Peer(
+            "httpx (floor)",
+            "client",
+            FLOOR,
+            lambda n: "".join(raw_chat_texts(http, url, MODEL_ID, n)),
+        )
     ]
     skipped: dict[str, str] = {}
     messages = [{"role": "user", "content": QUESTION}]
@@ -260,7 +168,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
 
     def langchain_floor() -> Peer:
         return langchain_peer(
-            "LangChain chat floor", REFERENCE, lambda n: langchain_chat_floor(url, n, http)
+            "LangChain chat floor", REFERENCE, lambda n: LangChainChatFloor(url, MODEL_ID, n, http)
         )
 
     def llama_index_peer(name: str, kind: str, make: Callable[[int], Any]) -> Peer:
@@ -303,7 +211,9 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
 
     def llama_index_floor() -> Peer:
         return llama_index_peer(
-            "LlamaIndex chat floor", REFERENCE, lambda n: llama_index_chat_floor(url, n, http)
+            "LlamaIndex chat floor",
+            REFERENCE,
+            lambda n: LlamaIndexChatFloor(url, MODEL_ID, n, http),
         )
 
     for build in (

@@ -1,4 +1,4 @@
-"""The cheapest possible LangChain and LlamaIndex LLMs: raw httpx inside each framework.
+"""The cheapest LangChain and LlamaIndex LLMs and chat models: raw httpx in each framework.
 
 They are not products; they are yardsticks. Each one streams with the same hand-written
 ``iter_lines`` + ``json.loads`` loop as the raw httpx floor and hands every token to its
@@ -16,7 +16,19 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LangChainFloor", "LlamaIndexFloor", "araw_texts", "raw_texts"]
+__all__ = [
+    "CHAT_QUESTION",
+    "LangChainChatFloor",
+    "LangChainFloor",
+    "LlamaIndexChatFloor",
+    "LlamaIndexFloor",
+    "araw_texts",
+    "raw_chat_texts",
+    "raw_texts",
+]
+
+CHAT_QUESTION = "Tell me a story."
+"""The one user message every chat benchmark sends."""
 
 
 def raw_texts(http: httpx.Client, url: str, payload: dict[str, Any]) -> Iterator[str]:
@@ -164,6 +176,109 @@ def LlamaIndexFloor(
                 async for delta in araw_texts(ahttp, url, payload):
                     text += delta
                     yield CompletionResponse(text=text, delta=delta)
+
+            return gen()
+
+    return _Floor()
+
+
+# --- chat: the same yardsticks on /v1/chat/completions ----------------------------------
+
+
+def raw_chat_texts(http: httpx.Client, url: str, model: str, max_tokens: int) -> Iterator[str]:
+    """Each streamed token's text by a hand-written ``iter_lines`` + ``json.loads`` loop,
+    reading the body to its end so the connection goes back to the pool."""
+    payload = {
+        "model": model,
+        "messages": [{"role": "user", "content": CHAT_QUESTION}],
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "stream": True,
+    }
+    with http.stream("POST", url, json=payload) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    content = choices[0]["delta"].get("content")
+                    if content:
+                        yield content
+
+
+def LangChainChatFloor(url: str, model: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal ``BaseChatModel`` on the raw loop: LangChain's own per-token cost."""
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    class _Floor(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "raw-httpx-chat-floor"
+
+        def _generate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            text = "".join(raw_chat_texts(http, url, model, max_tokens))
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        def _stream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[ChatGenerationChunk]:
+            for text in raw_chat_texts(http, url, model, max_tokens):
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+    return _Floor()
+
+
+def LlamaIndexChatFloor(url: str, model: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal chat ``CustomLLM`` on the raw loop: LlamaIndex's own per-token cost."""
+    from llama_index.core.base.llms.types import (
+        ChatMessage,
+        ChatResponse,
+        ChatResponseGen,
+        CompletionResponse,
+        LLMMetadata,
+    )
+    from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class _Floor(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(
+                context_window=8192, num_output=max_tokens, is_chat_model=True, model_name=model
+            )
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            return CompletionResponse(text="".join(raw_chat_texts(http, url, model, max_tokens)))
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            raise NotImplementedError("the chat floor streams through stream_chat")
+
+        @llm_chat_callback()
+        def stream_chat(self, messages: Any, **kwargs: Any) -> ChatResponseGen:
+            def gen() -> ChatResponseGen:
+                text = ""
+                for delta in raw_chat_texts(http, url, model, max_tokens):
+                    text += delta
+                    message = ChatMessage(role="assistant", content=text)
+                    yield ChatResponse(message=message, delta=delta)
 
             return gen()
 

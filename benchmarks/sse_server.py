@@ -35,8 +35,9 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 __all__ = [
     "EMBED_DIM",
@@ -101,10 +102,13 @@ def _choice(text: str, finish: str | None) -> dict[str, Any]:
     }
 
 
-def _envelope(wire: Wire, choices: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+def _envelope(
+    wire: Wire, choices: list[dict[str, Any]], usage: Any, kind: str = "text_completion"
+) -> dict[str, Any]:
+    """A body or chunk of ``kind`` (its ``object``), with Atoma's fields on that wire."""
     body: dict[str, Any] = {
-        "id": "cmpl-bench0123456789abcdef",
-        "object": "text_completion",
+        "id": f"{'chatcmpl' if kind.startswith('chat') else 'cmpl'}-bench0123456789abcdef",
+        "object": kind,
         "created": 1_700_000_000,
         "model": MODEL_ID,
         "choices": choices,
@@ -136,15 +140,27 @@ def completion_body(wire: Wire, n: int) -> bytes:
 
 def stream_body(wire: Wire, n: int) -> bytes:
     """The chunked SSE body of a streamed completion of ``n`` tokens, terminator included."""
-    parts: list[bytes] = []
+    return _sse_body(wire, n, _choice, "text_completion")
+
+
+def _sse_body(
+    wire: Wire,
+    n: int,
+    choice: Callable[[str, str | None], dict[str, Any]],
+    kind: str,
+    lead: Sequence[dict[str, Any]] = (),
+) -> bytes:
+    """``lead`` events, one event per token (``choice(text, finish_reason)`` in an envelope
+    of ``kind``), then the usage chunk and ``[DONE]`` as ``wire`` has them, chunked."""
+    parts = [_http_chunk(b"data: " + _dumps(event) + b"\n\n") for event in lead]
     for i in range(n):
         if wire.keepalive_every and i % wire.keepalive_every == 0:
             parts.append(_http_chunk(b": keep-alive\n\n"))
         finish = "length" if i == n - 1 else None
-        event = _dumps(_envelope(wire, [_choice(_token(i), finish)], None))
+        event = _dumps(_envelope(wire, [choice(_token(i), finish)], None, kind))
         parts.append(_http_chunk(b"data: " + event + b"\n\n"))
     if wire.usage_chunk:
-        event = _dumps(_envelope(wire, [], _usage(n)))
+        event = _dumps(_envelope(wire, [], _usage(n), kind))
         parts.append(_http_chunk(b"data: " + event + b"\n\n"))
     if wire.done:
         parts.append(_http_chunk(b"data: [DONE]\n\n"))
@@ -155,19 +171,7 @@ def stream_body(wire: Wire, n: int) -> bytes:
 # --- chat completions ------------------------------------------------------------------
 
 
-def _chat_envelope(wire: Wire, choices: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": "chatcmpl-bench0123456789abcdef",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": MODEL_ID,
-        "choices": choices,
-        "usage": usage,
-    }
-    if wire.atoma_fields:
-        body["response_hash"] = _HASH
-        body["signature"] = _SIGNATURE
-    return body
+_CHUNK = "chat.completion.chunk"
 
 
 def _delta_choice(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
@@ -177,21 +181,12 @@ def _delta_choice(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
 def chat_stream_body(wire: Wire, n: int) -> bytes:
     """The chunked SSE body of a streamed chat answer of ``n`` tokens, as vLLM sends it:
     a first chunk with the role, one per token, then usage and ``[DONE]`` per ``wire``."""
-    role = _chat_envelope(wire, [_delta_choice({"role": "assistant", "content": ""}, None)], None)
-    parts = [_http_chunk(b"data: " + _dumps(role) + b"\n\n")]
-    for i in range(n):
-        if wire.keepalive_every and i % wire.keepalive_every == 0:
-            parts.append(_http_chunk(b": keep-alive\n\n"))
-        finish = "length" if i == n - 1 else None
-        event = _dumps(_chat_envelope(wire, [_delta_choice({"content": _token(i)}, finish)], None))
-        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
-    if wire.usage_chunk:
-        event = _dumps(_chat_envelope(wire, [], _usage(n)))
-        parts.append(_http_chunk(b"data: " + event + b"\n\n"))
-    if wire.done:
-        parts.append(_http_chunk(b"data: [DONE]\n\n"))
-    parts.append(b"0\r\n\r\n")
-    return b"".join(parts)
+    role = _envelope(
+        wire, [_delta_choice({"role": "assistant", "content": ""}, None)], None, _CHUNK
+    )
+    return _sse_body(
+        wire, n, lambda text, finish: _delta_choice({"content": text}, finish), _CHUNK, [role]
+    )
 
 
 def chat_body(wire: Wire, n: int) -> bytes:
@@ -199,9 +194,7 @@ def chat_body(wire: Wire, n: int) -> bytes:
     text = "".join(_token(i) for i in range(n))
     message = {"role": "assistant", "content": text}
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "length"}
-    body = _chat_envelope(wire, [choice], _usage(n))
-    body["object"] = "chat.completion"
-    return _dumps(body)
+    return _dumps(_envelope(wire, [choice], _usage(n), "chat.completion"))
 
 
 # --- embeddings ------------------------------------------------------------------------
@@ -280,33 +273,30 @@ class _Stats:
 
 
 class _Responses:
-    """Pre-encoded responses, built once per (wire, stream, max_tokens)."""
+    """Pre-encoded responses, built once per (route, wire, stream, max_tokens)."""
+
+    # route -> (streamed body, whole body), each of (wire, max_tokens)
+    _BODIES: ClassVar[
+        dict[str, tuple[Callable[[Wire, int], bytes], Callable[[Wire, int], bytes]]]
+    ] = {
+        "completions": (stream_body, completion_body),
+        "chat/completions": (chat_stream_body, chat_body),
+    }
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, bool, int], bytes] = {}
+        self._cache: dict[tuple[str, str, bool, int], bytes] = {}
 
-    def completion(self, wire_name: str, stream: bool, n: int) -> bytes:
-        key = (wire_name, stream, n)
+    def answer(self, route: str, wire_name: str, stream: bool, n: int) -> bytes:
+        """The whole HTTP response to a completions or chat request of ``n`` tokens."""
+        key = (route, wire_name, stream, n)
         response = self._cache.get(key)
         if response is None:
+            streamed, whole = self._BODIES[route]
             wire = WIRES[wire_name]
             if stream:
-                response = _SSE_HEAD + stream_body(wire, n)
+                response = _SSE_HEAD + streamed(wire, n)
             else:
-                body = completion_body(wire, n)
-                response = _JSON_HEAD % len(body) + body
-            self._cache[key] = response
-        return response
-
-    def chat(self, wire_name: str, stream: bool, n: int) -> bytes:
-        key = ("chat:" + wire_name, stream, n)
-        response = self._cache.get(key)
-        if response is None:
-            wire = WIRES[wire_name]
-            if stream:
-                response = _SSE_HEAD + chat_stream_body(wire, n)
-            else:
-                body = chat_body(wire, n)
+                body = whole(wire, n)
                 response = _JSON_HEAD % len(body) + body
             self._cache[key] = response
         return response
@@ -374,18 +364,12 @@ class _Connection(asyncio.Protocol):
         wire, _, route = path.lstrip("/").partition("/")
         if wire not in WIRES:
             return _json_response(b"404 Not Found", b'{"error":{"message":"unknown wire"}}')
-        if method == "POST" and route == "v1/completions":
-            request = json.loads(body)
-            stream = bool(request.get("stream"))
-            stats.streams += stream
-            n = int(request.get("max_tokens") or 16)
-            return self._responses.completion(wire, stream, n)
-        if method == "POST" and route == "v1/chat/completions":
+        if method == "POST" and route in ("v1/completions", "v1/chat/completions"):
             request = json.loads(body)
             stream = bool(request.get("stream"))
             stats.streams += stream
             n = int(request.get("max_completion_tokens") or request.get("max_tokens") or 16)
-            return self._responses.chat(wire, stream, n)
+            return self._responses.answer(route.removeprefix("v1/"), wire, stream, n)
         if method == "POST" and route == "v1/embeddings":
             request = json.loads(body)
             inputs = request.get("input")
