@@ -28,9 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.framework_floors import (
-    CHAT_QUESTION as QUESTION,
-)
-from benchmarks.framework_floors import (
+    CHAT_QUESTION,
     LangChainChatFloor,
     LlamaIndexChatFloor,
     raw_chat_texts,
@@ -48,6 +46,8 @@ TARGETS = {"AtomaClient chat": 1.5, "ChatAtoma": 2.0, "AtomaChat": 2.0}
 
 @dataclass(frozen=True)
 class Sizes:
+    """How much one run measures: trials of ``streams`` long and short streams per peer."""
+
     trials: int
     streams: int
     long_tokens: int
@@ -100,7 +100,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
         )
     ]
     skipped: dict[str, str] = {}
-    messages = [{"role": "user", "content": QUESTION}]
+    messages = [{"role": "user", "content": CHAT_QUESTION}]
 
     def ours() -> Peer:
         from atoma_integrations import AtomaClient
@@ -143,7 +143,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
             name,
             "langchain",
             kind,
-            lambda n: "".join(str(c.content) for c in chat(n).stream(QUESTION)),
+            lambda n: "".join(str(c.content) for c in chat(n).stream(CHAT_QUESTION)),
         )
 
     def chat_atoma() -> Peer:
@@ -175,7 +175,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
         from llama_index.core.llms import ChatMessage
 
         llm = _per_length(make)
-        question = [ChatMessage(role="user", content=QUESTION)]
+        question = [ChatMessage(role="user", content=CHAT_QUESTION)]
         return Peer(
             name,
             "llama_index",
