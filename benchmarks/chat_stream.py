@@ -13,10 +13,9 @@ floor). Every stream's text is checked. The report is its own section of RESULTS
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
+import functools
+import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,31 +32,22 @@ from benchmarks.framework_floors import (
     LlamaIndexChatFloor,
     raw_chat_texts,
 )
-from benchmarks.report import machine_info, section_markers, with_section
+from benchmarks.measure import Config, per_token
+from benchmarks.peers import FLOOR, INCUMBENT, OURS, REFERENCE
+from benchmarks.report import RESULTS_PATH, machine_info, section_markers, write_section
 from benchmarks.sse_server import MODEL_ID, WIRES, ServerProcess, text_of
 
-RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN, END = section_markers("chat_stream.py")
-FLOOR, OURS, INCUMBENT, REFERENCE = "floor", "ours", "incumbent", "reference"
 
 # The targets DESIGN.md sets for the completion paths hold for chat too.
 TARGETS = {"AtomaClient chat": 1.5, "ChatAtoma": 2.0, "AtomaChat": 2.0}
 
 
-@dataclass(frozen=True)
-class Sizes:
-    """How much one run measures: trials of ``streams`` long and short streams per peer."""
-
-    trials: int
-    streams: int
-    long_tokens: int
-    short_tokens: int
-
-
+# W2's sizes (benchmarks/measure.py): 6 long and 12 short streams per peer and trial.
 SIZES = {
-    "full": Sizes(trials=7, streams=6, long_tokens=512, short_tokens=8),
-    "quick": Sizes(trials=3, streams=3, long_tokens=256, short_tokens=8),
-    "smoke": Sizes(trials=1, streams=1, long_tokens=16, short_tokens=2),
+    "full": Config(trials=7),
+    "quick": Config(trials=3, long_tokens=256, streams_per_trial=3),
+    "smoke": Config(trials=1, long_tokens=16, short_tokens=2, streams_per_trial=1),
 }
 
 
@@ -66,24 +56,20 @@ SIZES = {
 
 @dataclass
 class Peer:
-    """One library under test: ``stream(n)`` streams an ``n``-token answer, returns its text."""
+    """One library under test, shaped for :func:`benchmarks.measure.per_token`."""
 
     name: str
     family: str
     kind: str
-    stream: Callable[[int], str]
+    streams: Callable[[int], str]
+    """Streams an ``n``-token answer and returns its text."""
 
-
-def _per_length(make: Callable[[int], Any]) -> Callable[[int], Any]:
-    """A framework object per ``max_tokens`` (set at construction, as users do), cached."""
-    made: dict[int, Any] = {}
-
-    def get(n: int) -> Any:
-        if n not in made:
-            made[n] = make(n)
-        return made[n]
-
-    return get
+    def stream(self, n: int) -> str:
+        """One ``n``-token stream, refused unless its text is the whole answer."""
+        text = self.streams(n)
+        if text != text_of(n):
+            raise AssertionError(f"{self.name} streamed {text[:80]!r}..., not the answer")
+        return text
 
 
 def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[], None]]:
@@ -138,7 +124,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
         return Peer("openai SDK chat", "client", INCUMBENT, stream)
 
     def langchain_peer(name: str, kind: str, make: Callable[[int], Any]) -> Peer:
-        chat = _per_length(make)
+        chat = functools.cache(make)  # one object per max_tokens, as users build them
         return Peer(
             name,
             "langchain",
@@ -174,7 +160,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
     def llama_index_peer(name: str, kind: str, make: Callable[[int], Any]) -> Peer:
         from llama_index.core.llms import ChatMessage
 
-        llm = _per_length(make)
+        llm = functools.cache(make)
         question = [ChatMessage(role="user", content=CHAT_QUESTION)]
         return Peer(
             name,
@@ -228,8 +214,7 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
     ):
         try:
             peer = build()
-            if peer.stream(2) != text_of(2):  # a broken peer is reported, not measured
-                raise RuntimeError(f"streamed {peer.stream(2)!r}, expected {text_of(2)!r}")
+            peer.stream(2)  # a broken peer is reported, not measured
             peers.append(peer)
         except Exception as exc:  # a missing package or a broken peer: say so, go on
             skipped[build.__name__] = f"{type(exc).__name__}: {exc}"
@@ -244,38 +229,12 @@ def build_peers(base_url: str) -> tuple[list[Peer], dict[str, str], Callable[[],
 # --- measuring --------------------------------------------------------------------------
 
 
-def _cpu_per_stream(peer: Peer, n: int, streams: int) -> float:
-    expected = text_of(n)
-    start = time.process_time()
-    for _ in range(streams):
-        text = peer.stream(n)
-        if text != expected:
-            raise AssertionError(f"{peer.name} streamed {len(text)} chars, not the answer")
-    return (time.process_time() - start) / streams
-
-
-def measure_wire(base_url: str, sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
-    """Per-token CPU (µs) and its ratio to the floor for every peer, medians over trials."""
+def measure_wire(base_url: str, config: Config) -> dict[str, Any]:
+    """W2 (:func:`benchmarks.measure.per_token`) for every chat peer: µs per token and the
+    ratio to the floor, medians over trials; and the peers that could not be built."""
     peers, skipped, close = build_peers(base_url)
-    per_token: dict[str, list[float]] = {peer.name: [] for peer in peers}
-    ratios: dict[str, list[float]] = {peer.name: [] for peer in peers}
-    span = sizes.long_tokens - sizes.short_tokens
     try:
-        for peer in peers:  # warm up: imports, first connection, pydantic schemas
-            peer.stream(sizes.short_tokens)
-        for trial in range(sizes.trials):
-            log(f"trial {trial + 1}/{sizes.trials}")
-            shift = trial % len(peers)
-            slopes: dict[str, float] = {}
-            for peer in peers[shift:] + peers[:shift]:  # order rotated between trials
-                gc.collect()
-                long = _cpu_per_stream(peer, sizes.long_tokens, sizes.streams)
-                short = _cpu_per_stream(peer, sizes.short_tokens, sizes.streams)
-                slopes[peer.name] = max(long - short, 0.0) / span * 1e6
-            floor = slopes[peers[0].name]
-            for name, slope in slopes.items():
-                per_token[name].append(slope)
-                ratios[name].append(slope / floor if floor > 0 else float("nan"))
+        figures = per_token(peers, config)  # type: ignore[arg-type]  # peers.Peer, by duck type
     finally:
         close()
     return {
@@ -284,8 +243,8 @@ def measure_wire(base_url: str, sizes: Sizes, log: Callable[[str], None]) -> dic
                 "name": peer.name,
                 "family": peer.family,
                 "kind": peer.kind,
-                "us_per_token": statistics.median(per_token[peer.name]),
-                "ratio": statistics.median(ratios[peer.name]),
+                "us_per_token": figures[peer.name]["cpu"] * 1e6,
+                "ratio": figures[peer.name]["cpu_ratio"],
             }
             for peer in peers
         ],
@@ -293,10 +252,21 @@ def measure_wire(base_url: str, sizes: Sizes, log: Callable[[str], None]) -> dic
     }
 
 
+def verdicts(results: dict[str, Any]) -> list[tuple[str, str, float, float]]:
+    """Each target's (name, wire, ratio, limit) in this run."""
+    rows = []
+    for wire, result in results.items():
+        for p in result["peers"]:
+            limit = TARGETS.get(p["name"])
+            if limit is not None:
+                rows.append((p["name"], wire, p["ratio"], limit))
+    return rows
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
-def render(results: dict[str, Any], info: dict[str, Any], sizes: Sizes, load: float) -> str:
+def render(results: dict[str, Any], info: dict[str, Any], config: Config, load: float) -> str:
     """The section of RESULTS.md, markers included."""
     packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
     lines = [
@@ -308,8 +278,9 @@ def render(results: dict[str, Any], info: dict[str, Any], sizes: Sizes, load: fl
         f"Python {info['python']}; {packages}.",
         "",
         f"W2's method on `/v1/chat/completions`: per-token CPU is the slope between a "
-        f"{sizes.long_tokens}- and an {sizes.short_tokens}-token stream, medians of "
-        f"{sizes.trials} interleaved trials of {sizes.streams} streams each, ratios to the raw "
+        f"{config.long_tokens}- and an {config.short_tokens}-token stream, medians of "
+        f"{config.trials} interleaved trials of {config.streams_per_trial} long and "
+        f"{2 * config.streams_per_trial} short streams each, ratios to the raw "
         "httpx loop in the same trial. The floors are that loop inside a minimal "
         "`BaseChatModel` / chat `CustomLLM`: their cost above httpx is the framework's own, "
         "and an adapter's cost above its floor is the adapter's. The chat floors alone come "
@@ -320,15 +291,9 @@ def render(results: dict[str, Any], info: dict[str, Any], sizes: Sizes, load: fl
         "| target | wire | this run | limit | verdict |",
         "|---|---|---|---|---|",
     ]
-    for wire, result in results.items():
-        by_name = {p["name"]: p for p in result["peers"]}
-        for name, limit in TARGETS.items():
-            if name in by_name:
-                ratio = by_name[name]["ratio"]
-                verdict = "met" if ratio <= limit else "MISSED"
-                lines.append(
-                    f"| {name} per token | {wire} | {ratio:.2f}x | ≤ {limit}x | {verdict} |"
-                )
+    for name, wire, ratio, limit in verdicts(results):
+        verdict = "met" if ratio <= limit else "MISSED"
+        lines.append(f"| {name} per token | {wire} | {ratio:.2f}x | ≤ {limit}x | {verdict} |")
     for wire, result in results.items():
         lines += [
             "",
@@ -350,20 +315,7 @@ def render(results: dict[str, Any], info: dict[str, Any], sizes: Sizes, load: fl
     return "\n".join(lines)
 
 
-def missed(results: dict[str, Any]) -> list[str]:
-    """The targets this run missed, as ``name (wire)``."""
-    out = []
-    for wire, result in results.items():
-        for p in result["peers"]:
-            limit = TARGETS.get(p["name"])
-            if limit is not None and p["ratio"] > limit:
-                out.append(f"{p['name']} ({wire})")
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
-    import os
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="fewer, shorter trials")
@@ -373,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, help=f"the report to update (default: {RESULTS_PATH.name})"
     )
     args = parser.parse_args(argv)
-    sizes = SIZES["quick" if args.quick else "smoke" if args.smoke else "full"]
+    config = SIZES["quick" if args.quick else "smoke" if args.smoke else "full"]
     load = os.getloadavg()[0]
 
     def log(message: str) -> None:
@@ -383,15 +335,14 @@ def main(argv: list[str] | None = None) -> int:
     with ServerProcess() as server:
         for wire in WIRES:
             log(f"{wire} wire")
-            results[wire] = measure_wire(server.base_url(wire), sizes, log)
-    section = render(results, machine_info(), sizes, load)
+            results[wire] = measure_wire(server.base_url(wire), config)
+    section = render(results, machine_info(), config, load)
     print(section)
     if not args.no_write:
         output = args.output or RESULTS_PATH
-        text = output.read_text(encoding="utf-8") if output.exists() else ""
-        output.write_text(with_section(text, section), encoding="utf-8")
+        write_section(output, section)
         log(f"wrote its section of {output}")
-    return 1 if missed(results) else 0
+    return 1 if any(ratio > limit for _, _, ratio, limit in verdicts(results)) else 0
 
 
 if __name__ == "__main__":

@@ -45,15 +45,12 @@ from atoma_integrations import AsyncAtomaClient
 from atoma_integrations._concurrency import gather_bounded
 from atoma_integrations.langchain import AtomaLLM
 from atoma_integrations.ray import CompleteColumn, map_column
-from benchmarks.report import (
-    RAY_SECTION_BEGIN,
-    RAY_SECTION_END,
-    machine_info,
-    with_section,
-)
+from benchmarks import report
+from benchmarks.report import machine_info, section_markers
 from benchmarks.sse_server import MODEL_ID, ServerProcess
 
-RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_PATH = report.RESULTS_PATH
+BEGIN, END = section_markers("ray_batch.py")
 MAX_TOKENS = 16
 BATCH_SIZE = 100
 
@@ -228,7 +225,7 @@ def measure_all(base_url: str, rows: int) -> list[Run]:
 def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
     base = runs[0].rows_per_second
     lines = [
-        RAY_SECTION_BEGIN,
+        BEGIN,
         "## Ray Data batch completion (benchmarks/ray_batch.py)",
         "",
         f"{runs[0].rows:,} non-streamed completions of {MAX_TOKENS} tokens from the canned server; "
@@ -250,13 +247,12 @@ def render(runs: list[Run], info: dict[str, Any], load: float) -> str:
             f"{run.seconds:.2f} | {fixed} | {1000 * run.cpu_seconds / run.rows:.2f} "
             f"| {run.cpu_cores:.2f} |"
         )
-    lines += ["", RAY_SECTION_END]
+    lines += ["", END]
     return "\n".join(lines)
 
 
 def write_section(section: str) -> None:
-    text = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else ""
-    RESULTS_PATH.write_text(with_section(text, section), encoding="utf-8")
+    report.write_section(RESULTS_PATH, section)
 
 
 def main() -> int:

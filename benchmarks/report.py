@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "RAY_SECTION_BEGIN",
-    "RAY_SECTION_END",
+    "RESULTS_PATH",
     "Target",
     "evaluate_targets",
     "machine_info",
@@ -27,7 +26,11 @@ __all__ = [
     "render_markdown",
     "section_markers",
     "with_section",
+    "write_section",
 ]
+
+RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
+"""The benchmark report every script writes (run.py the whole, the others their section)."""
 
 # Scripts other than run.py (ray_batch.py, chat_stream.py) each own a part of RESULTS.md
 # between a pair of these markers; run.py, which rewrites the rest, keeps those parts (each
@@ -38,9 +41,6 @@ _SECTION = re.compile(r"<!-- (?P<name>[\w.]+): begin -->.*?<!-- (?P=name): end -
 def section_markers(owner: str) -> tuple[str, str]:
     """The begin and end markers of the section ``owner`` (a script's file name) writes."""
     return f"<!-- {owner}: begin -->", f"<!-- {owner}: end -->"
-
-
-RAY_SECTION_BEGIN, RAY_SECTION_END = section_markers("ray_batch.py")
 
 
 def owned_sections(text: str) -> list[str]:
@@ -58,6 +58,12 @@ def with_section(text: str, section: str) -> str:
         if existing.group("name") == owner:
             return text[: existing.start()] + section + text[existing.end() :]
     return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put ``section`` into the report at ``path`` (created if missing), the rest kept."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(with_section(text, section), encoding="utf-8")
 
 
 PACKAGES = (

@@ -25,6 +25,7 @@ from benchmarks.embedding_peers import build_embedding_peers
 from benchmarks.measure import COLD_START_SUBJECTS, IMPORT_SUBJECTS, Config
 from benchmarks.peers import build_peers
 from benchmarks.report import (
+    RESULTS_PATH,
     evaluate_targets,
     machine_info,
     owned_sections,
@@ -33,8 +34,6 @@ from benchmarks.report import (
     with_section,
 )
 from benchmarks.sse_server import WIRES, ServerProcess
-
-RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 
 SWEEPS: dict[str, SweepConfig] = {
     # The sweep: 16 to 1,024 requests in flight, 64 and 256 streams of 200 tokens.

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import ray_batch
-from benchmarks.report import RAY_SECTION_BEGIN, RAY_SECTION_END
 
 pytestmark = pytest.mark.ray
 
@@ -38,6 +37,6 @@ def test_the_section_is_replaced_in_place_and_the_rest_of_the_file_kept(
     results.write_text(first + "\n## Added later by another workload\n", encoding="utf-8")
     ray_batch.write_section(ray_batch.render(_runs()[:1], info, 3.0))
     second = results.read_text(encoding="utf-8")
-    assert second.count(RAY_SECTION_BEGIN) == 1 and second.count(RAY_SECTION_END) == 1
+    assert second.count(ray_batch.BEGIN) == 1 and second.count(ray_batch.END) == 1
     assert "load average 3.0" in second and "2 actor(s)" not in second
     assert second.endswith("## Added later by another workload\n")
