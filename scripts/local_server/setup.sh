@@ -22,10 +22,23 @@ if [ -x "$TS_VENV/bin/python" ] && [ "$(have_versions || true)" = "$want" ]; the
     exit 0
 fi
 
+# The venv is shared by every checkout on the machine (the demo, the tests, other
+# worktrees). Two first runs at once would each compile llama.cpp into it, taking twice
+# the time on 2 cores; the second one waits here for the first and then finds it done.
+mkdir -p "$TS_WORK"
+exec 9>"$TS_WORK/setup.lock"
+if ! flock -n 9; then
+    ts_log "another checkout is installing the server; waiting for it"
+    flock 9
+fi
+if [ -x "$TS_VENV/bin/python" ] && [ "$(have_versions || true)" = "$want" ]; then
+    ts_log "installed by the other run: $want"
+    exit 0
+fi
+
 command -v cmake >/dev/null || { ts_log "cmake not found (apt-get install cmake)"; exit 1; }
 command -v g++ >/dev/null || { ts_log "g++ not found (apt-get install g++)"; exit 1; }
 
-mkdir -p "$TS_WORK"
 if [ ! -x "$TS_VENV/bin/python" ]; then
     ts_log "creating venv"
     "$TS_PYTHON" -m venv "$TS_VENV"
