@@ -18,6 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
+from atoma_integrations._rules import check_extra_body, check_one_answer
 from atoma_integrations.langchain._connection import ConnectionFields
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.types import Usage
@@ -74,14 +75,11 @@ class AtomaLangChainSettings(ConnectionFields):
     def _check_body_extras(self) -> Self:
         """Fail now, naming the field, rather than at the first request (the connection
         settings are checked by ``ConnectionFields``)."""
-        if self.streaming and (getattr(self, "n", None) or 1) > 1:
-            raise ValueError("streaming=True gives one answer per input: it needs n=1")
-        reserved = sorted(self._reserved_body_keys.intersection(self.model_kwargs))
-        if reserved:
-            raise ValueError(
-                f"model_kwargs must not set {', '.join(reserved)}: "
-                f"use the {type(self).__name__} field(s) or call arguments"
-            )
+        if self.streaming:
+            check_one_answer(self.__dict__, "a stream")  # the n (and best_of) fields
+        check_extra_body(
+            self.model_kwargs, self._reserved_body_keys, "model_kwargs", type(self).__name__
+        )
         return self
 
     def _identity(self, model: str, defaults: Mapping[str, Any]) -> dict[str, Any]:

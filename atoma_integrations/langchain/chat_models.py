@@ -78,6 +78,7 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
+from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import resolve_tool_choice
 from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
 from atoma_integrations.langchain._errors import typed_errors
@@ -369,10 +370,6 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
 
     _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS
 
-    stream_usage: bool = True
-    """Ask for usage in streams (``stream_options.include_usage``); it rides on the final
-    chunk's ``usage_metadata``. Atoma always sends it; some servers never do."""
-
     # --- LangChain identity, tracing ----------------------------------------------------
 
     @property
@@ -428,10 +425,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         kwargs = dict(kwargs)
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         params = self._params(messages, stop, kwargs)
-        if (params.get("n") or 1) > 1:
-            raise ValueError("a stream carries one answer: n > 1 needs invoke/generate")
-        if stream_usage and params.get("stream_options") is None:
-            params["stream_options"] = {"include_usage": True}
+        prepare_stream(params, stream_usage=stream_usage)
         return params
 
     # --- sync ----------------------------------------------------------------------------

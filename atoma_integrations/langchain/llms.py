@@ -34,7 +34,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
@@ -48,6 +48,7 @@ from atoma_integrations._adapters import (
     usage_counts,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
+from atoma_integrations._rules import prepare_stream
 from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
@@ -181,8 +182,8 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
     model_config = ConfigDict(protected_namespaces=())
     _reserved_body_keys: ClassVar[frozenset[str]] = RESERVED_BODY_KEYS
 
-    n: int = 1
-    """Completions per prompt; each prompt then has ``n`` generations (not with streaming)."""
+    # LangChain's completion models default to one generation per prompt, sent as n=1.
+    n: int = Field(1, description=GenerationFields.model_fields["n"].description)
 
     # --- LangChain identity, tracing, serialization ------------------------------------
 
@@ -222,9 +223,10 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
     def _stream_params(
         self, prompt: str, stop: list[str] | None, kwargs: Mapping[str, Any]
     ) -> CompletionParams:
+        kwargs = dict(kwargs)
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         params = self._params(prompt, stop, kwargs)
-        if (params.get("n") or 1) > 1:
-            raise ValueError("a stream carries one text: n > 1 needs invoke/generate")
+        prepare_stream(params, stream_usage=stream_usage)
         return params
 
     # --- sync ----------------------------------------------------------------------------

@@ -8,11 +8,12 @@ model list once per base URL. Each LLM adds its generation fields and its calls.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import ConfigDict, Field, field_validator
 
+from atoma_integrations._rules import check_extra_body
 from atoma_integrations.llama_index._connection import ConnectionFields
 from atoma_integrations.llama_index._context import (
     context_window_for,
@@ -20,7 +21,7 @@ from atoma_integrations.llama_index._context import (
     without_userinfo,
 )
 
-__all__ = ["AtomaLLMBase", "aconverted", "check_streamable", "converted"]
+__all__ = ["AtomaLLMBase", "aconverted", "converted"]
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -49,12 +50,7 @@ class AtomaLLMBase(ConnectionFields):
     @classmethod
     def _no_reserved_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
         """Generation parameters go in their fields, where they are validated."""
-        clash = sorted(cls._reserved_body_keys & value.keys())
-        if clash:
-            raise ValueError(
-                f"{', '.join(clash)} cannot be set through additional_kwargs: "
-                f"pass generation parameters as {cls.__name__}(...) fields or per call"
-            )
+        check_extra_body(value, cls._reserved_body_keys, "additional_kwargs", cls.__name__)
         return value
 
     # -- metadata ---------------------------------------------------------------------
@@ -89,17 +85,6 @@ class AtomaLLMBase(ConnectionFields):
             "is_function_calling_model": is_function_calling,
             "base_url": without_userinfo(settings.base_url or ""),
         }
-
-
-def check_streamable(params: Mapping[str, Any], whole_call: str) -> None:
-    """Refuse ``n`` (or ``best_of``) > 1 on a stream, which carries one answer, before sending."""
-    for name in ("n", "best_of"):
-        value = params.get(name)
-        if isinstance(value, int) and value > 1:
-            raise ValueError(
-                f"{name}={value} cannot be streamed: a stream carries one answer; "
-                f"use {whole_call} for {name} > 1"
-            )
 
 
 def converted(

@@ -56,11 +56,11 @@ from atoma_integrations._adapters import (
     chat_params,
     sync_client_for,
 )
+from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import named_tool_choice, resolve_tool_choice
 from atoma_integrations.llama_index._base import (
     AtomaLLMBase,
     aconverted,
-    check_streamable,
     converted,
 )
 from atoma_integrations.llama_index._chat_responses import (
@@ -104,10 +104,6 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     # validated as request fields, never extra body.
     _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS | CHAT_CALL_FIELDS
 
-    stream_usage: bool = True
-    """Ask for the usage at the end of a stream (``stream_options``); Atoma always sends it,
-    other OpenAI-compatible servers only when asked."""
-
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex uses for this class in serialization and events."""
@@ -146,9 +142,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
             extra_body=self.additional_kwargs,
         )
         if stream:
-            check_streamable(params, "chat()")
-            if self.stream_usage and params.get("stream_options") is None:
-                params["stream_options"] = {"include_usage": True}
+            prepare_stream(params, stream_usage=self.stream_usage)
         return params
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:

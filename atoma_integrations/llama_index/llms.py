@@ -51,13 +51,9 @@ from atoma_integrations._adapters import (
     sync_client_for,
     usage_counts,
 )
+from atoma_integrations._rules import prepare_stream
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._base import (
-    AtomaLLMBase,
-    aconverted,
-    check_streamable,
-    converted,
-)
+from atoma_integrations.llama_index._base import AtomaLLMBase, aconverted, converted
 from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
 from atoma_integrations.resources import CompletionParams
 from atoma_integrations.types import (
@@ -145,7 +141,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseGen:
         params = self._params(prompt, formatted, kwargs)
-        check_streamable(params, "complete()")
+        prepare_stream(params, stream_usage=self.stream_usage)
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
@@ -160,7 +156,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         self, prompt: str, formatted: bool, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
         params = self._params(prompt, formatted, kwargs)
-        check_streamable(params, "complete()")
+        prepare_stream(params, stream_usage=self.stream_usage)
         client = async_client_for(self._client_settings())
         stream = client.completions.create_stream(**params)
         await stream.start()

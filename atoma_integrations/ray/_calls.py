@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
+from atoma_integrations._rules import check_one_answer
 from atoma_integrations.resources import (
     ChatCompletionParams,
     CompletionParams,
@@ -140,11 +141,10 @@ def _no_parameters_with_an_adapter(
         )
 
 
-def _one_answer_per_row(source: object, params: Mapping[str, Any], column: str) -> None:
-    n = params.get("n") if is_client(source) else getattr(source, "n", None)
-    if isinstance(n, int) and n > 1:
-        # Only the first choice would reach the column: the others would vanish unseen.
-        raise ValueError(f"{column} writes one answer per row: n must be 1, got n={n}")
+def _one_answer_per_row(source: object, params: Mapping[str, Any]) -> None:
+    # Only the first choice would reach the column: the others would vanish unseen.
+    fields = params if is_client(source) else {"n": getattr(source, "n", None)}
+    check_one_answer(fields, "a dataset column")
 
 
 def completion_call(source: object, model: str | None, params: Mapping[str, Any]) -> RowCall:
@@ -153,7 +153,7 @@ def completion_call(source: object, model: str | None, params: Mapping[str, Any]
     ``model`` and ``params`` (generation parameters under the client's names) are for a
     client source and are checked now, before any request; an adapter carries its own.
     """
-    _one_answer_per_row(source, params, "CompleteColumn")
+    _one_answer_per_row(source, params)
     if is_client(source):
         assert isinstance(source, (AtomaClient, AsyncAtomaClient))
         if not model:
@@ -237,7 +237,7 @@ def chat_call(
     source: object, model: str | None, params: Mapping[str, Any], system_prompt: str | None
 ) -> RowCall:
     """The call that answers one row's messages with ``source`` (text content per row)."""
-    _one_answer_per_row(source, params, "ChatColumn")
+    _one_answer_per_row(source, params)
     if is_client(source):
         assert isinstance(source, (AtomaClient, AsyncAtomaClient))
         if not model:

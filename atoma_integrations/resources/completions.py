@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import httpx
@@ -12,6 +12,7 @@ from atoma_integrations._config import TimeoutTypes
 from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
 from atoma_integrations.resources._shared import build_body, parse_response
 from atoma_integrations.types import Completion, CompletionRequest
+from atoma_integrations.types.chat import StreamOptions
 
 if TYPE_CHECKING:
     from atoma_integrations._client import AsyncAtomaClient, AtomaClient
@@ -42,6 +43,8 @@ class CompletionParams(TypedDict, total=False):
     echo: bool | None
     best_of: int | None
     user: str | None
+    stream_options: Mapping[str, Any] | StreamOptions | None
+    """Options of a stream (``{"include_usage": True}``); only with ``create_stream``."""
     extra_body: dict[str, Any] | None
     """Extra JSON fields merged into the body (backend extras such as ``top_k``)."""
     timeout: TimeoutTypes | None

@@ -19,32 +19,42 @@ MAX_STOP_SEQUENCES = 4
 
 
 class SamplingRequest(BaseModel):
-    """Base of the request bodies: the sampling fields; None means "not sent"."""
+    """Base of the request bodies: the sampling fields; None means "not sent".
+
+    Each field's description is in ``Field(description=...)`` rather than a docstring, so
+    the adapters' fields can take it from here (``atoma_integrations._params``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
-    model: NonEmptyStr
-    """Model id, exactly as ``GET /models`` lists it (Atoma matches case-sensitively)."""
-    max_tokens: Annotated[int, Field(ge=1)] | None = None
-    """Most tokens to generate. Always set it for Atoma: its default reservation is 8192."""
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
-    """Sampling temperature, 0 (greedy) to 2."""
-    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    """Nucleus sampling mass, 0 to 1."""
-    n: Annotated[int, Field(ge=1)] | None = None
-    """How many completions per prompt."""
-    stop: list[NonEmptyStr] | None = None
-    """Up to 4 sequences that end generation (a single string is accepted and listed)."""
-    seed: int | None = None
-    """Seed for best-effort deterministic sampling."""
-    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
-    """Token id to bias (-100 to 100); keys are integer token ids."""
-    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
-    """Penalty for tokens already present, -2 to 2."""
-    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = None
-    """Penalty proportional to token frequency, -2 to 2."""
-    user: str | None = None
-    """An end-user id for abuse monitoring."""
+    model: NonEmptyStr = Field(
+        description="Model id, exactly as ``GET /models`` lists it (matched case-sensitively)."
+    )
+    max_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most tokens to generate. Atoma reserves 8192 when it is not set."
+    )
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = Field(
+        None, description="Sampling temperature, 0 (greedy) to 2."
+    )
+    top_p: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(
+        None, description="Nucleus sampling mass, 0 to 1."
+    )
+    n: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="How many completions per prompt."
+    )
+    stop: list[NonEmptyStr] | None = Field(
+        None, description="Up to 4 sequences that end generation (one string is listed)."
+    )
+    seed: int | None = Field(None, description="Seed for best-effort deterministic sampling.")
+    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = Field(
+        None, description="Bias per token id, -100 to 100; keys are integer token ids."
+    )
+    presence_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = Field(
+        None, description="Penalty for tokens already present, -2 to 2."
+    )
+    frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] | None = Field(
+        None, description="Penalty proportional to token frequency, -2 to 2."
+    )
+    user: str | None = Field(None, description="An end-user id for abuse monitoring.")
 
     @field_validator("stop", mode="before")
     @classmethod

@@ -18,9 +18,12 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
+from typing_extensions import Self
 
 from atoma_integrations.types._sampling import SamplingRequest
+from atoma_integrations.types.chat import StreamOptions
 from atoma_integrations.types.shared import Lenient, NonEmptyStr, Usage, defer_build
 
 __all__ = [
@@ -106,25 +109,43 @@ class CompletionRequest(SamplingRequest):
     Ranges follow Atoma's OpenAPI spec, so a bad value fails here, naming the field,
     instead of as an opaque HTTP 500 from the backend. The sampling fields (``model``,
     ``max_tokens``, ``temperature``, ``stop``, ...) come from :class:`SamplingRequest`.
+    Descriptions are in ``Field(description=...)``, for the adapters to take, as there.
     """
 
-    prompt: NonEmptyStr | Annotated[list[NonEmptyStr], Field(min_length=1)]
-    """The text to complete, or a list of texts."""
-    logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
-    """Return log-probabilities of this many most likely tokens (0 to 20)."""
-    suffix: str | None = None
-    """Text after the completion (vLLM behind Atoma rejects it)."""
-    echo: bool | None = None
-    """Put the prompt in front of the generated text."""
-    best_of: Annotated[int, Field(ge=1)] | None = None
-    """Generate this many server-side and return the best (many backends ignore it)."""
-    stream: Literal[True] | None = None
-    """Set by ``create_stream``; not a caller parameter."""
+    prompt: NonEmptyStr | Annotated[list[NonEmptyStr], Field(min_length=1)] = Field(
+        description="The text to complete, or a list of texts."
+    )
+    logprobs: Annotated[int, Field(ge=0, le=20)] | None = Field(
+        None, description="Return log-probabilities of this many most likely tokens (0 to 20)."
+    )
+    suffix: str | None = Field(
+        None, description="Text after the completion (vLLM behind Atoma rejects it)."
+    )
+    echo: bool | None = Field(
+        None, description="Put the prompt in front of the text (most servers: not in streams)."
+    )
+    best_of: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Generate this many server-side, return the best (often ignored)."
+    )
+    stream_options: StreamOptions | None = Field(
+        None, description="Options of a stream (``include_usage``); only with ``create_stream``."
+    )
+    stream: Literal[True] | None = Field(
+        None, description="Set by ``create_stream``; not a caller parameter."
+    )
 
     @field_validator("prompt", mode="before")
     @classmethod
     def _prompt_list(cls, value: Any) -> Any:
         return list(value) if isinstance(value, tuple) else value
+
+    @model_validator(mode="after")
+    def _stream_options_need_a_stream(self) -> Self:
+        # As for chat: vLLM answers a whole-response request with stream options with an
+        # error, which reaches the caller through Atoma as an opaque 500.
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only for create_stream(...)")
+        return self
 
 
 defer_build(Logprobs, CompletionChoice, Completion, CompletionChunk, CompletionRequest)

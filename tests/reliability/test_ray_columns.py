@@ -79,7 +79,8 @@ def test_bad_arguments_fail_when_built_naming_what_is_wrong(
 
 
 def test_an_adapter_carries_its_own_model_and_parameters() -> None:
-    with pytest.raises(ValueError, match="one answer per row: n must be 1, got n=2"):
+    message = "n=2, but a dataset column holds one answer per request: use n=1"
+    with pytest.raises(ValueError, match=message):
         CompleteColumn(AtomaLLM(model="m", base_url="http://127.0.0.1:9/v1", n=2))
     llm = AtomaLLM(model="m", base_url="http://127.0.0.1:9/v1")
     with pytest.raises(TypeError, match="max_tokens, model: set these on the AtomaLLM"):
@@ -251,9 +252,9 @@ def test_embed_column_returns_one_2d_array_when_every_row_succeeds(
         (ChatColumn, {"model": "c", "system_prompt": 3}, "system_prompt must be a string"),
         (ChatColumn, {"model": "c", "tool_choice": "sometimes"}, "tool_choice"),
         (ChatColumn, {"max_tokens": 3}, "model is required"),
-        (ChatColumn, {"model": "c", "n": 2}, "one answer per row: n must be 1, got n=2"),
+        (ChatColumn, {"model": "c", "n": 2}, "n=2, but a dataset column holds one answer"),
         (ChatColumn, {"model": "c", "tools": []}, "keeps each reply's text; tools need"),
-        (CompleteColumn, {"model": "c", "n": 3}, "one answer per row: n must be 1, got n=3"),
+        (CompleteColumn, {"model": "c", "n": 3}, "n=3, but a dataset column holds one answer"),
     ],
 )
 def test_chat_and_embed_columns_check_their_arguments_when_built(

@@ -83,6 +83,32 @@ def test_stream_sets_stream_true(server: MockServer) -> None:
     assert server.bodies[0]["stream"] is True
 
 
+def test_a_stream_can_ask_for_the_usage(server: MockServer) -> None:
+    server.replies = [json_reply(200, {"choices": []})]
+    stream = server.client().completions.create_stream(
+        model="m", prompt="p", max_tokens=1, stream_options={"include_usage": True}
+    )
+    stream.close()
+    assert server.bodies[0]["stream_options"] == {"include_usage": True}
+
+
+def test_stream_options_are_for_streams_only_as_in_chat(server: MockServer) -> None:
+    client = server.client()
+    options = {"include_usage": True}
+    with pytest.raises(ValidationError) as completions:
+        client.completions.create(model="m", prompt="p", stream_options=options)
+    with pytest.raises(ValidationError) as chat:
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream_options=options
+        )
+    # The same rule, the same words, on both endpoints.
+    assert completions.value.errors()[0]["msg"] == chat.value.errors()[0]["msg"]
+    assert "stream_options is only for create_stream(...)" in str(completions.value)
+    with pytest.raises(ValidationError, match=r"stream_options\.usage"):
+        client.completions.create_stream(model="m", prompt="p", stream_options={"usage": 1})
+    assert server.requests == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -388,7 +388,7 @@ def test_stream_logprobs_ride_on_each_chunk_and_concatenate(server: MockServer) 
 
 
 def test_stream_rejects_n_above_one(server: MockServer) -> None:
-    with pytest.raises(ValueError, match="n > 1"):
+    with pytest.raises(ValueError, match="n=2, but a stream holds one answer per request"):
         list(make_llm(n=2).stream("p"))
     assert server.requests == []
 

@@ -101,7 +101,8 @@ def test_unknown_constructor_arguments_are_rejected() -> None:
 
 
 def test_additional_kwargs_cannot_smuggle_generation_parameters() -> None:
-    with pytest.raises(ValidationError, match="temperature cannot be set through"):
+    message = "additional_kwargs must not set temperature: Atoma sends it"
+    with pytest.raises(ValidationError, match=message):
         make_llm(additional_kwargs={"temperature": 9})
     with pytest.raises(ValidationError, match="stream"):
         make_llm(additional_kwargs={"stream": True})

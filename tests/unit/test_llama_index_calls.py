@@ -290,7 +290,7 @@ def test_stream_logprobs_arrive_per_chunk(server: MockServer) -> None:
 
 
 def test_streaming_several_choices_is_refused_before_any_request(server: MockServer) -> None:
-    with pytest.raises(ValueError, match="n=2 cannot be streamed"):
+    with pytest.raises(ValueError, match="n=2, but a stream holds one answer per request"):
         make_llm(n=2).stream_complete("p")
     assert server.requests == []
 

@@ -91,7 +91,8 @@ def test_completion_only_parameters_are_not_fields() -> None:
 
 def test_additional_kwargs_cannot_smuggle_request_fields() -> None:
     for name in ("temperature", "messages", "tools", "tool_choice", "response_format", "stream"):
-        with pytest.raises(ValidationError, match=f"{name} cannot be set through"):
+        message = f"additional_kwargs must not set {name}: AtomaChat sends it"
+        with pytest.raises(ValidationError, match=message):
             make_llm(additional_kwargs={name: 1})
     assert make_llm(additional_kwargs={"top_k": 40}).additional_kwargs == {"top_k": 40}
 

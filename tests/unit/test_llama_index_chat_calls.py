@@ -464,7 +464,7 @@ def test_interleaved_streamed_tool_calls_are_kept_apart_by_index(server: MockSer
 
 
 def test_streaming_several_choices_is_refused_before_any_request(server: MockServer) -> None:
-    with pytest.raises(ValueError, match="n=2 cannot be streamed"):
+    with pytest.raises(ValueError, match="n=2, but a stream holds one answer per request"):
         make_llm(n=2).stream_chat(HI)
     assert server.requests == []
 
