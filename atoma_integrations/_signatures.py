@@ -120,8 +120,8 @@ def normalize_sui_address(address: str) -> str:
 def _load_key(flag: int, public_key: bytes) -> PublicKey:
     """The key object for (flag, public key bytes); ValueError when they are not a key.
 
-    Cached: loading an elliptic-curve point costs about as much as a verification, and a
-    stream signed by one node would pay it on every chunk.
+    Cached: decompressing an elliptic-curve point is a good part of a verification's
+    cost, and a stream signed by one node would pay it on every chunk.
     """
     from atoma_integrations._signature_keys import load_public_key
 
