@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,13 @@ PROMPT = "Once upon a time"
 CHAT = [{"role": "user", "content": "Hello"}]
 
 
-@pytest.fixture(scope="module")
-def relay(server_base_url: str) -> Iterator[tuple[str, str]]:
-    """(relay base URL with /v1, its signer address); keep-alives after 1 ms of silence."""
-    command = [sys.executable, str(RELAY), "--upstream", server_base_url, "--port", "0"]
+@contextmanager
+def _running_relay(upstream: str) -> Iterator[tuple[str, str]]:
+    """A relay on a free port in front of ``upstream``; keep-alives after 1 ms of silence.
+
+    Yields (its base URL with /v1, its signer address), as it prints them.
+    """
+    command = [sys.executable, str(RELAY), "--upstream", upstream, "--port", "0"]
     process = subprocess.Popen(
         [*command, "--keep-alive-ms", "1"],
         stdout=subprocess.PIPE,
@@ -50,6 +54,13 @@ def relay(server_base_url: str) -> Iterator[tuple[str, str]]:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def relay(server_base_url: str) -> Iterator[tuple[str, str]]:
+    """The relay in front of the real server: (base URL with /v1, signer address)."""
+    with _running_relay(server_base_url) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +187,16 @@ def test_a_backend_error_is_atomas_500_without_the_backends_text(
     assert response.content == (
         b'{"error":{"code":"INTERNAL_ERROR","message":"Internal Server Error"}}'
     )
+
+
+def test_an_unreachable_server_is_atomas_429() -> None:
+    # Atoma's proxy answers 429 when it cannot reach the node; port 9 (discard) refuses.
+    with _running_relay("http://127.0.0.1:9") as (url, _):
+        response = _post(url, "/completions", {"model": "m", "prompt": "x"})
+    assert response.status_code == 429
+    assert response.json() == {
+        "error": {"code": "TOO_MANY_REQUESTS", "message": "Too many requests"}
+    }
 
 
 def test_a_body_that_is_not_json_is_atomas_request_error(relay: tuple[str, str]) -> None:

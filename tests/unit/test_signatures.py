@@ -16,6 +16,8 @@ from hashlib import blake2b
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import atoma_integrations
 from atoma_integrations import errors
@@ -186,6 +188,40 @@ def test_a_trusted_signer_passes(keys: dict[Scheme, NodeKey]) -> None:
     trusted = build_verifier(trusted_signers=[keys["secp256r1"].address, key.address.upper()])
     assert trusted is not None
     assert trusted.verify(sign_text(COMPLETION, key)) == key.address
+
+
+# Any JSON a node could send: any text (quotes, backslashes, control characters, U+2028,
+# emoji), any float, nesting; each signed by one key, since only the text varies here.
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_PROPERTY_KEY = NodeKey.generate("ed25519")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.dictionaries(st.text(max_size=8), _JSON_VALUES, min_size=1, max_size=5))
+def test_any_signed_json_verifies_and_any_changed_byte_before_the_members_fails(
+    value: dict[str, Any],
+) -> None:
+    verifier = build_verifier(verify_signatures=True)
+    assert verifier is not None
+    body = sign_value(value, _PROPERTY_KEY)
+    assert verifier.verify(body) == _PROPERTY_KEY.address
+    cut = body.rindex(b',"signature":"')
+    for position in {0, cut // 2, cut - 1}:
+        changed = bytearray(body)
+        changed[position] ^= 0x01
+        with pytest.raises(SignatureVerificationError) as caught:
+            verifier.verify(bytes(changed))
+        assert caught.value.reason == "hash_mismatch"
 
 
 # Every way to fail, each with its reason.
