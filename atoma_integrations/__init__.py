@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        SignatureVerificationError,
         StreamInterruptedError,
     )
     from atoma_integrations.resources import (
@@ -103,6 +104,7 @@ _LAZY: dict[str, str] = {
     "NotFoundError": _ERRORS,
     "PermissionDeniedError": _ERRORS,
     "RateLimitError": _ERRORS,
+    "SignatureVerificationError": _ERRORS,
     "StreamInterruptedError": _ERRORS,
     "ChatCompletion": _TYPES,
     "ChatCompletionChoice": _TYPES,
@@ -165,6 +167,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "SignatureVerificationError",
     "StreamInterruptedError",
     "Usage",
     "__version__",

@@ -7,6 +7,7 @@ Every error a caller can see derives from :class:`AtomaError`::
     ├── APIConnectionError            the request never got an HTTP answer
     │   └── APITimeoutError           ... because a timeout fired
     ├── StreamInterruptedError        a stream ended early; carries the text received so far
+    ├── SignatureVerificationError    a response or stream chunk failed its signature check
     └── APIStatusError                the server answered with an error status
         ├── BadRequestError           400, 422
         │   └── ContextLengthExceededError
@@ -24,7 +25,7 @@ contain the API key: the key lives only in request headers, which no message quo
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -42,6 +43,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "SignatureFailure",
+    "SignatureVerificationError",
     "StreamInterruptedError",
     "status_error_from_response",
 ]
@@ -122,6 +125,95 @@ class StreamInterruptedError(AtomaError):
         self.partial_message = partial_message
         """Chat streams: choice 0's :class:`~atoma_integrations.types.ChatCompletionMessage`
         as received (text and tool calls, the last one maybe cut short); else None."""
+
+
+SignatureFailure = Literal[
+    "unsigned",
+    "unverifiable_layout",
+    "hash_mismatch",
+    "unknown_scheme",
+    "bad_signature",
+    "untrusted_signer",
+]
+"""Why a signature check failed: the ``reason`` of :class:`SignatureVerificationError`."""
+
+
+class SignatureVerificationError(AtomaError):
+    """A response or stream chunk failed its signature check; never retried.
+
+    ``reason`` says which check failed: ``unsigned`` (no ``signature`` or ``response_hash``),
+    ``unverifiable_layout`` (the two members are not the body's compact ending, so the signed
+    text cannot be recovered), ``hash_mismatch`` (the body is not the text the node hashed),
+    ``unknown_scheme`` (a signature flag other than Ed25519, Secp256k1 or Secp256r1),
+    ``bad_signature`` (undecodable, or it does not verify) or ``untrusted_signer`` (a valid
+    signature by a key outside ``trusted_signers``). In a stream, as for
+    :class:`StreamInterruptedError`, ``text``, ``texts``, ``usage`` and ``partial_message``
+    hold what was verified and delivered before the failing chunk; nothing after it is.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: SignatureFailure,
+        detail: str,
+        request_id: str | None = None,
+        signer: str | None = None,
+        text: str = "",
+        texts: dict[int, str] | None = None,
+        usage: Any = None,
+        partial_message: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        """What went wrong, as one sentence."""
+        self.reason: SignatureFailure = reason
+        """Which check failed (see the class docstring)."""
+        self.detail = detail
+        """The failed check in words, without the subject (the message is built from it)."""
+        self.request_id = request_id
+        """The ``x-request-id`` response header, for support requests."""
+        self.signer = signer
+        """``untrusted_signer``: the Sui address that did sign; else None."""
+        self.text = text
+        """Streams: text of choice 0 verified and delivered before the failing chunk."""
+        self.texts = texts if texts is not None else ({0: text} if text else {})
+        """Streams: text verified and delivered per choice index."""
+        self.usage = usage
+        """Streams: the last verified :class:`~atoma_integrations.types.Usage`, or None."""
+        self.partial_message = partial_message
+        """Chat streams: choice 0's message as verified and delivered; else None."""
+
+    def in_stream(
+        self,
+        what: str,
+        *,
+        text: str = "",
+        texts: dict[int, str] | None = None,
+        usage: Any = None,
+        partial_message: Any = None,
+    ) -> SignatureVerificationError:
+        """The same failure, told as a stream's (``what``: "completion", "chat completion")
+        and carrying what the stream verified and delivered before the failing chunk."""
+        texts = texts if texts is not None else ({0: text} if text else {})
+        delivered = sum(len(t) for t in texts.values())
+        message = (
+            f"The {what} stream stopped at a chunk that failed its signature check: "
+            f"{self.detail} ({delivered} verified characters were delivered before it)"
+        )
+        if self.request_id:
+            message += f" [request id {self.request_id}]"
+        return SignatureVerificationError(
+            message,
+            reason=self.reason,
+            detail=self.detail,
+            request_id=self.request_id,
+            signer=self.signer,
+            text=text,
+            texts=texts,
+            usage=usage,
+            partial_message=partial_message,
+        )
 
 
 class APIStatusError(AtomaError):
