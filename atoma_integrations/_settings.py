@@ -23,12 +23,13 @@ import asyncio
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from atoma_integrations import _registry
+from atoma_integrations._arguments import check_known_arguments
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import resolve_config
 from atoma_integrations._transport import AsyncTransportName
@@ -160,6 +161,10 @@ class ConnectionSettings(BaseModel):
 
     model_config = ConfigDict(use_attribute_docstrings=True)
 
+    # The field for backend-specific body fields, if the adapter has one: the unknown-argument
+    # error points there (LangChain's ``model_kwargs``, LlamaIndex's ``additional_kwargs``).
+    _extras_field: ClassVar[str | None] = None
+
     api_key: SecretStr | None = Field(default=None, exclude=True)
     """API key; None takes ``ATOMA_API_KEY`` / ``ATOMASDK_BEARER_AUTH`` (for the Atoma cloud
     or ``ATOMA_BASE_URL`` only)."""
@@ -174,6 +179,14 @@ class ConnectionSettings(BaseModel):
     transport: AsyncTransportName | None = None
     """The async calls' connection pool: None or "aiohttp" (the default, fast under
     concurrency), or "httpx" for httpx's own. Sync calls always use httpx's pool."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_arguments_only(cls, data: Any) -> Any:
+        """An unknown (say, misspelt) argument is an error naming it, never dropped."""
+        extras = cls._extras_field if cls._extras_field in cls.model_fields else None
+        check_known_arguments(cls, data, extras)
+        return data
 
     def _client_settings(self) -> ClientSettings:
         """The settings resolved by the client's rules; raises ``ConfigurationError``.

@@ -10,6 +10,8 @@ package version in ``metadata``.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
@@ -25,6 +27,8 @@ class LangChainConnection(ConnectionSettings):
     its ``lc_secrets`` and ``is_lc_serializable`` win over LangChain's defaults."""
 
     model_config = ConfigDict(use_attribute_docstrings=True)
+
+    _extras_field: ClassVar[str | None] = "model_kwargs"
 
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, ge=1)
     """Most requests in flight at once when one call makes several (batch, many texts)."""

@@ -9,7 +9,7 @@ from the environment, so a pickle carries only a key passed explicitly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from atoma_integrations._settings import ConnectionSettings
 
@@ -18,6 +18,8 @@ __all__ = ["LlamaIndexConnection"]
 
 class LlamaIndexConnection(ConnectionSettings):
     """The connection fields of a LlamaIndex adapter, checked when the object is built."""
+
+    _extras_field: ClassVar[str | None] = "additional_kwargs"
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
