@@ -167,10 +167,11 @@ def cache_keys() -> list[Hashable]:
 def clear() -> None:
     """Forget every cached client, context window and warning.
 
-    Clients are not closed (a stream still being read keeps working); a dropped client's
-    pool closes when it is garbage collected or its event loop shuts down. The model build
-    stays: it depends on the code, not on any setting. Use :func:`close_all` to release the
-    connections now.
+    Clients are not closed (a stream still being read keeps working): an aiohttp pool
+    closes when its client is garbage collected or its loop shuts down, but httpx's own
+    pool (``transport="httpx"``) only when closed. Use :func:`close_all` (or, inside a
+    loop, :func:`aclose_all`) to release the connections. The model build stays: it
+    depends on the code, not on any setting.
     """
     with _lock:
         _sync_clients.clear()
