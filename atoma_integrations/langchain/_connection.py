@@ -10,7 +10,7 @@ package version in ``metadata``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
@@ -57,6 +57,12 @@ class LangChainConnection(ConnectionSettings):
     def lc_secrets(self) -> dict[str, str]:
         """The key is serialized as a reference to ``ATOMA_API_KEY``, never as its value."""
         return {"api_key": "ATOMA_API_KEY"}
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """``default_headers`` stay in ``dumps``, as they always were for LangChain; the core
+        keeps them out of ``model_dump``, which is LlamaIndex's serialization."""
+        return {"default_headers": self.default_headers} if self.default_headers else {}
 
     def _settings(self) -> ClientSettings:
         """The resolved settings (the name the LangChain adapters call it by)."""

@@ -198,3 +198,28 @@ async def test_aclose_all_closes_the_running_loops_clients() -> None:
     assert sync.is_closed
     assert async_client.is_closed
     assert async_client_for(settings) is not async_client
+
+
+@pytest.mark.parametrize("name", sorted(LANGCHAIN))
+def test_langchain_dumps_keep_the_headers_and_reference_the_key(name: str) -> None:
+    from langchain_core.load import dumps, loads
+
+    adapter = LANGCHAIN[name](base_url=URL, api_key=KEY, default_headers={"X-Team": "a"})
+    text = dumps(adapter)
+    assert KEY not in text
+    loaded = loads(
+        text,
+        secrets_map={"ATOMA_API_KEY": KEY},
+        valid_namespaces=["atoma_integrations"],
+        allowed_objects=[type(adapter)],
+    )
+    assert settings_of(loaded).key == settings_of(adapter).key
+
+
+@pytest.mark.parametrize("name", sorted(LLAMA_INDEX))
+def test_llama_index_dicts_hold_neither_the_key_nor_the_headers(name: str) -> None:
+    adapter = LLAMA_INDEX[name](base_url=URL, api_key=KEY, default_headers={"X-Team": "a"})
+    data = adapter.to_dict()
+    assert "api_key" not in data
+    assert "default_headers" not in data
+    assert KEY not in adapter.to_json()
