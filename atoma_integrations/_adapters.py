@@ -1,26 +1,18 @@
-"""What the LangChain and LlamaIndex adapters share: client settings, clients, parameters.
+"""What the LangChain and LlamaIndex adapters share: parameters, calls, embeddings.
 
-Adapters hold settings, not connections. Clients are built on first use and shared by
-every adapter with the same settings in the process, so creating many adapter objects
-(one per request, as web apps often do) does not open a connection pool each. The async
-client is per event loop, because an httpx.AsyncClient belongs to the loop it first ran
-on: the same adapter then works across separate ``asyncio.run()`` calls and in notebooks.
+The connection settings and the process-shared clients are in ``_settings``, the
+generation parameters in ``_params`` and the per-call merge in ``_call_params``; they are
+re-exported here for the adapters that import them from this module.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    SecretStr,
     ValidationError,
     ValidationInfo,
 )
@@ -28,8 +20,6 @@ from pydantic import field_validator as _field_validator
 
 from atoma_integrations import _rules
 from atoma_integrations._call_params import chat_params, completion_params
-from atoma_integrations._client import AsyncAtomaClient, AtomaClient
-from atoma_integrations._config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR
 from atoma_integrations._params import (
     CHAT_CALL_FIELDS,
     CHAT_GENERATION_PARAMS,
@@ -40,14 +30,11 @@ from atoma_integrations._params import (
     ChatGenerationFields,
     GenerationFields,
 )
-from atoma_integrations._transport import AsyncTransportName
+from atoma_integrations._settings import ClientSettings, async_client_for, sync_client_for
 from atoma_integrations.resources import EmbeddingParams
 from atoma_integrations.types import EmbeddingRequest, Usage
 from atoma_integrations.types.embedding import check_embedding_inputs
 
-# The generation parameters (their names and fields, ``_params``) and the per-call merge
-# (``_call_params``) have their own modules; they are re-exported here, with the rest of
-# what every adapter shares.
 __all__ = [
     "CHAT_CALL_FIELDS",
     "CHAT_GENERATION_PARAMS",
@@ -74,75 +61,8 @@ __all__ = [
     "usage_counts",
 ]
 
-_ENV_VARS = (*API_KEY_ENV_VARS, BASE_URL_ENV_VAR)
-
 # Prompts of one batch call in flight at once, unless the caller says otherwise.
 DEFAULT_MAX_CONCURRENCY = 8
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """The connection settings of an adapter; equal settings share one client."""
-
-    api_key: SecretStr | None
-    base_url: str | None
-    timeout: float | None
-    max_retries: int
-    default_headers: tuple[tuple[str, str], ...] = ()
-    transport: AsyncTransportName | None = None
-    """The async client's pool (None: the default); the sync client has one pool only."""
-
-    def _key(self) -> tuple[Any, ...]:
-        key = self.api_key.get_secret_value() if self.api_key is not None else None
-        # A client resolves the environment when it is built; the environment it saw is part
-        # of its identity, or a changed ATOMA_API_KEY / ATOMA_BASE_URL (a rotated key, an
-        # unpickled adapter) would keep reaching the old client's key and server.
-        env = tuple(os.environ.get(name) for name in _ENV_VARS)
-        return (key, self.base_url, self.timeout, self.max_retries, self.default_headers, env)
-
-    def _client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "max_retries": self.max_retries,
-            "default_headers": dict(self.default_headers) or None,
-        }
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        return kwargs
-
-
-_lock = threading.Lock()
-_sync_clients: dict[tuple[Any, ...], AtomaClient] = {}
-_async_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncAtomaClient]
-] = weakref.WeakKeyDictionary()
-
-
-def sync_client_for(settings: ClientSettings) -> AtomaClient:
-    """The process-wide sync client for ``settings``, built on first use."""
-    key = settings._key()
-    client = _sync_clients.get(key)
-    if client is None or client.is_closed:
-        with _lock:
-            client = _sync_clients.get(key)
-            if client is None or client.is_closed:
-                client = AtomaClient(**settings._client_kwargs())
-                _sync_clients[key] = client
-    return client
-
-
-def async_client_for(settings: ClientSettings) -> AsyncAtomaClient:
-    """The async client for ``settings`` on the running event loop, built on first use."""
-    loop = asyncio.get_running_loop()
-    key = (*settings._key(), settings.transport)
-    with _lock:
-        per_loop = _async_clients.setdefault(loop, {})
-        client = per_loop.get(key)
-        if client is None or client.is_closed:
-            client = AsyncAtomaClient(**settings._client_kwargs(), transport=settings.transport)
-            per_loop[key] = client
-    return client
 
 
 def usage_counts(usage: Usage | None) -> dict[str, int]:

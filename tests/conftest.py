@@ -1,15 +1,42 @@
-"""Fixtures shared by every test: the real local server and a clean environment."""
+"""Fixtures shared by every test (the real local server, a clean environment), and the one
+place that marks tests by what they need."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient
 
 ENV_VARS = ("ATOMA_API_KEY", "ATOMASDK_BEARER_AUTH", "ATOMA_BASE_URL")
+
+_TESTS = Path(__file__).parent
+
+# The marker of every test under a directory of tests/ (the markers are declared in
+# pyproject.toml). Test modules carry none of these themselves.
+_MARKER_OF_DIRECTORY = {"integration": "integration", "notebooks": "notebook", "ray": "ray"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its directory, and ``integration`` wherever it needs the server.
+
+    ``integration`` means "needs the real local server", which is exactly what asking for
+    the ``server_base_url`` fixture means, in any directory (a Ray job on the server, a
+    notebook, the load test).
+    """
+    for item in items:
+        try:
+            directory = item.path.relative_to(_TESTS).parts[0]
+        except ValueError:  # a test outside tests/ (a doctest run by path, say)
+            directory = ""
+        marker = _MARKER_OF_DIRECTORY.get(directory)
+        if marker is not None:
+            item.add_marker(marker)
+        if marker != "integration" and "server_base_url" in getattr(item, "fixturenames", ()):
+            item.add_marker("integration")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """What ``AtomaLLM`` and ``ChatAtoma`` share: body extras, streaming, identity.
 
-A mixin placed first among each class's bases. Its base, ``_connection.ConnectionFields``
+A mixin placed first among each class's bases. Its base, ``_connection.LangChainConnection``
 (shared with ``AtomaEmbeddings``), brings the connection settings and their check, and the
 ``is_lc_serializable`` / ``lc_secrets`` that win over LangChain's defaults. Generation
 parameters are not here: they differ per endpoint (``GenerationFields`` /
@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import Self
 
 from atoma_integrations._rules import check_extra_body, check_one_answer
-from atoma_integrations.langchain._connection import ConnectionFields
+from atoma_integrations.langchain._connection import LangChainConnection
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.types import Usage
 
@@ -58,7 +58,7 @@ class _AsyncEvents(Protocol[_EventT_co]):
     def __aiter__(self) -> AsyncIterator[_EventT_co]: ...
 
 
-class AtomaLangChainSettings(ConnectionFields):
+class AtomaLangChainSettings(LangChainConnection):
     """Body extras and LangChain identity of an Atoma model, on the shared connection fields."""
 
     model_config = ConfigDict(use_attribute_docstrings=True, protected_namespaces=())
@@ -74,7 +74,7 @@ class AtomaLangChainSettings(ConnectionFields):
     @model_validator(mode="after")
     def _check_body_extras(self) -> Self:
         """Fail now, naming the field, rather than at the first request (the connection
-        settings are checked by ``ConnectionFields``)."""
+        settings are checked by ``LangChainConnection``)."""
         if self.streaming:
             check_one_answer(self.__dict__, "a stream")  # the n (and best_of) fields
         check_extra_body(

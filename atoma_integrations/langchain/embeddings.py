@@ -39,7 +39,7 @@ from atoma_integrations._adapters import (
     sync_client_for,
 )
 from atoma_integrations._concurrency import gather_bounded, run_bounded
-from atoma_integrations.langchain._connection import ConnectionFields
+from atoma_integrations.langchain._connection import LangChainConnection
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import EmbeddingParams
 
@@ -51,7 +51,7 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "AtomaEmbeddings"]
 DEFAULT_CHUNK_SIZE = 256
 
 
-class AtomaEmbeddings(ConnectionFields, Serializable, Embeddings, EmbeddingFields):
+class AtomaEmbeddings(LangChainConnection, Serializable, Embeddings, EmbeddingFields):
     """Atoma's embedding models (or any OpenAI-compatible ``/v1/embeddings``) in LangChain.
 
     Example:

@@ -1,8 +1,8 @@
 """What the LlamaIndex LLMs (``Atoma``, ``AtomaChat``) share: body extras and metadata.
 
 Both hold settings, never a connection: the key stays a ``SecretStr`` (or is read from the
-environment on each call and never stored), clients come from the process-shared caches of
-``_adapters`` (the async one per event loop), and the context window comes from Atoma's
+environment on each call and never stored), clients come from the process-shared registry
+(``_settings``, the async one per event loop), and the context window comes from Atoma's
 model list once per base URL. Each LLM adds its generation fields and its calls.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import ConfigDict, Field, field_validator
 
 from atoma_integrations._rules import check_extra_body
-from atoma_integrations.llama_index._connection import ConnectionFields
+from atoma_integrations.llama_index._connection import LlamaIndexConnection
 from atoma_integrations.llama_index._context import (
     context_window_for,
     known_context_window,
@@ -27,9 +27,9 @@ _In = TypeVar("_In")
 _Out = TypeVar("_Out")
 
 
-class AtomaLLMBase(ConnectionFields):
+class AtomaLLMBase(LlamaIndexConnection):
     """Extra body fields and metadata of the LlamaIndex LLMs, on the connection fields that
-    every LlamaIndex adapter shares (``_connection.ConnectionFields``).
+    every LlamaIndex adapter shares (``_connection.LlamaIndexConnection``).
 
     List it before the LlamaIndex base class (``class Atoma(AtomaLLMBase, CustomLLM)``), so
     that its ``__init__`` runs and checks the settings when the object is built.
@@ -83,7 +83,7 @@ class AtomaLLMBase(ConnectionFields):
             "num_output": num_output,
             "is_chat_model": is_chat_model,
             "is_function_calling_model": is_function_calling,
-            "base_url": without_userinfo(settings.base_url or ""),
+            "base_url": without_userinfo(settings.base_url),
         }
 
 

@@ -2,17 +2,17 @@
 
 Atoma publishes each model's context length at ``{base_url}/open_router/models``; a local
 llama.cpp or vLLM server has no such list, and then a documented default is assumed, with
-one warning per base URL and model.
+one warning per base URL and model. What was read and warned is kept in the process-wide
+registry (``_registry``; ``_registry.clear()`` forgets it).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
-from urllib.parse import urlsplit, urlunsplit
 
-from atoma_integrations._adapters import ClientSettings, sync_client_for
+from atoma_integrations import _registry
+from atoma_integrations._settings import ClientSettings, sync_client_for, without_userinfo
 from atoma_integrations.errors import AtomaError, NotFoundError
 
 __all__ = [
@@ -34,51 +34,39 @@ DEFAULT_CONTEXT_WINDOW = 4096
 
 def context_window_for(settings: ClientSettings, model: str, llm_class: str) -> int:
     """The context window of ``model`` on this server: published, or the default (warned)."""
-    lengths = _server_context_lengths(settings)
+    # Keyed and logged by the server without user info: a URL's password is a credential.
+    server = without_userinfo(settings.base_url)
+    lengths = _registry.context_lengths(server, lambda: _read_context_lengths(settings))
     window = _lookup(lengths, model)
     if window is not None:
         return window
-    _warn_default_once(settings.base_url or "", model, lengths, llm_class)
+    _warn_default_once(server, model, lengths, llm_class)
     return DEFAULT_CONTEXT_WINDOW
 
 
 def known_context_window(settings: ClientSettings, model: str) -> int | None:
     """The window if the server's list was already read, else None; never sends a request."""
-    return _lookup(_CONTEXT_LENGTHS.get(settings.base_url or ""), model)
+    return _lookup(_registry.cached_context_lengths(without_userinfo(settings.base_url)), model)
 
 
-# base URL -> {model id: context length}, or None when the server publishes no list.
-_CONTEXT_LENGTHS: dict[str, dict[str, int] | None] = {}
-_CONTEXT_LOCKS: dict[str, threading.Lock] = {}
-_CONTEXT_LOCKS_GUARD = threading.Lock()
-_WARNED: set[tuple[str, str]] = set()
+def _read_context_lengths(settings: ClientSettings) -> dict[str, int] | None:
+    """Atoma's published context lengths for this server, or None.
 
-
-def _server_context_lengths(settings: ClientSettings) -> dict[str, int] | None:
-    """Atoma's published context lengths for this server, asked for once per process.
-
-    Every outcome is remembered, a failure too: metadata is read many times per query,
+    The registry keeps every outcome, a failure too: metadata is read many times per query,
     and a server that cannot answer now should not cost a request (and its retries) each.
     """
-    base_url = settings.base_url or ""
-    if base_url in _CONTEXT_LENGTHS:
-        return _CONTEXT_LENGTHS[base_url]
-    with _CONTEXT_LOCKS_GUARD:
-        lock = _CONTEXT_LOCKS.setdefault(base_url, threading.Lock())
-    with lock:
-        if base_url in _CONTEXT_LENGTHS:
-            return _CONTEXT_LENGTHS[base_url]
-        lengths: dict[str, int] | None
-        try:
-            lengths = sync_client_for(settings).models.context_lengths() or None
-        except NotFoundError:
-            # A local llama.cpp or vLLM server answers 404: it has no such list.
-            lengths = None
-        except AtomaError as exc:
-            logger.warning("Atoma: could not read the context lengths at %s: %s", base_url, exc)
-            lengths = None
-        _CONTEXT_LENGTHS[base_url] = lengths
-        return lengths
+    try:
+        return sync_client_for(settings).models.context_lengths() or None
+    except NotFoundError:
+        # A local llama.cpp or vLLM server answers 404: it has no such list.
+        return None
+    except AtomaError as exc:
+        logger.warning(
+            "Atoma: could not read the context lengths at %s: %s",
+            without_userinfo(settings.base_url),
+            exc,
+        )
+        return None
 
 
 def _lookup(lengths: Mapping[str, int] | None, model: str) -> int | None:
@@ -92,15 +80,14 @@ def _lookup(lengths: Mapping[str, int] | None, model: str) -> int | None:
 
 
 def _warn_default_once(
-    base_url: str, model: str, lengths: Mapping[str, int] | None, llm_class: str
+    server: str, model: str, lengths: Mapping[str, int] | None, llm_class: str
 ) -> None:
-    if (base_url, model) in _WARNED:
+    if not _registry.first_warning(("context window", server, model)):
         return
-    _WARNED.add((base_url, model))
     why = (
-        f"{base_url}/open_router/models does not list {model!r}"
+        f"{server}/open_router/models does not list {model!r}"
         if lengths
-        else f"{base_url} publishes no context lengths (/open_router/models)"
+        else f"{server} publishes no context lengths (/open_router/models)"
     )
     logger.warning(
         "Atoma: %s; assuming a context window of %d tokens. Pass %s(context_window=...) to set it.",
@@ -108,10 +95,3 @@ def _warn_default_once(
         DEFAULT_CONTEXT_WINDOW,
         llm_class,
     )
-
-
-def without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

@@ -33,7 +33,7 @@ from atoma_integrations._adapters import (
     checked_texts,
     sync_client_for,
 )
-from atoma_integrations.llama_index._connection import ConnectionFields
+from atoma_integrations.llama_index._connection import LlamaIndexConnection
 from atoma_integrations.llama_index._context import without_userinfo
 from atoma_integrations.resources import EmbeddingParams
 
@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_EMBED_BATCH_SIZE", "AtomaEmbedding"]
 DEFAULT_EMBED_BATCH_SIZE = 100
 
 
-class AtomaEmbedding(ConnectionFields, BaseEmbedding, EmbeddingFields):
+class AtomaEmbedding(LlamaIndexConnection, BaseEmbedding, EmbeddingFields):
     """Atoma's embeddings (or any OpenAI-compatible ``/v1/embeddings``) in LlamaIndex.
 
     Example::

@@ -3,15 +3,17 @@
 Validators are built on first use, not at import: building them is most of what
 ``import atoma_integrations`` would otherwise cost over httpx + pydantic. Each types module
 registers its models with :func:`defer_build`; clients call :func:`build_models` when they
-are created.
+are created. The build's state is process-wide, so it lives in ``_registry`` with the
+package's other process-wide state.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from atoma_integrations._registry import build_models, defer_build
 
 __all__ = ["Lenient", "Model", "ModelList", "NonEmptyStr", "Usage", "build_models", "defer_build"]
 
@@ -55,40 +57,6 @@ class ModelList(Lenient):
     """Always ``list``."""
     data: list[Model] = Field(default_factory=list)
     """The models the server serves."""
-
-
-_build_lock = threading.Lock()
-_deferred: list[type[BaseModel]] = []
-_built = False
-
-
-def defer_build(*models: type[BaseModel]) -> None:
-    """Register ``models`` (declared with ``defer_build=True``) for :func:`build_models`.
-
-    A module imported after the build (an adapter's types, say) has its models built at once.
-    """
-    with _build_lock:
-        _deferred.extend(models)
-        if _built:
-            for model in models:
-                model.model_rebuild()
-
-
-def build_models() -> None:
-    """Build every registered model's validator now, once per process.
-
-    The models defer their build to keep the import cheap. Building them here, under a lock,
-    keeps threads that first use a model at the same moment (a LangChain batch on a thread
-    pool) off pydantic's lazy path, which older pydantic releases did not make thread-safe.
-    """
-    global _built
-    if _built:
-        return
-    with _build_lock:
-        if not _built:
-            for model in _deferred:
-                model.model_rebuild()
-            _built = True
 
 
 defer_build(Usage, Model, ModelList)

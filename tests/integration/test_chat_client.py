@@ -21,8 +21,6 @@ from atoma_integrations import (
 )
 from atoma_integrations._tools import resolve_tool_choice
 
-pytestmark = pytest.mark.integration
-
 # Bounded values only: with a free string the tiny model never closes the JSON.
 WEATHER_SCHEMA: dict[str, Any] = {
     "type": "object",

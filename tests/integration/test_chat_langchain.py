@@ -17,8 +17,6 @@ from typing_extensions import TypedDict
 
 from atoma_integrations.langchain import ChatAtoma
 
-pytestmark = pytest.mark.integration
-
 
 class Forecast(BaseModel):
     """A weather forecast request."""

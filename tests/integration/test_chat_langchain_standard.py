@@ -20,8 +20,6 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from atoma_integrations.langchain import ChatAtoma
 from tests.langchain_standard.marks import xfail
 
-pytestmark = pytest.mark.integration
-
 _Suite = ChatModelIntegrationTests
 
 EXACT_ARGUMENTS = (

@@ -16,8 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.integration
-
 # Greedy text of the tiny model for this prompt and 16 tokens. Recorded from the server
 # before chat and embeddings were added; it must not change (it did not, on this CPU).
 TINY_PROMPT = "Once upon a time"

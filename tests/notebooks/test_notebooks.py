@@ -22,8 +22,6 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-pytestmark = pytest.mark.notebook
-
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 # Seconds one cell may take. The tiny model answers in milliseconds; the slack covers
 # kernel start-up and framework imports on a busy 2-core CI machine.

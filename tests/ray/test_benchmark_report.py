@@ -8,8 +8,6 @@ import pytest
 
 from benchmarks import ray_batch
 
-pytestmark = pytest.mark.ray
-
 
 def _runs() -> list[ray_batch.Run]:
     one = ray_batch.Run("one process, AtomaLLM.abatch, 8 in flight", 100, 0.5, 2.0, 0.2)

@@ -20,8 +20,6 @@ from atoma_integrations.ray import USAGE_COLUMNS, ChatColumn, map_column
 
 from . import _recipes
 
-pytestmark = [pytest.mark.ray, pytest.mark.integration]
-
 MAX_TOKENS = 4
 ROWS = 400
 PROMPTS = [

@@ -21,8 +21,6 @@ from atoma_integrations.ray import USAGE_COLUMNS, CompleteColumn, map_column
 
 from . import _recipes
 
-pytestmark = [pytest.mark.ray, pytest.mark.integration]
-
 MAX_TOKENS = 4
 ROWS = 2000
 # Several words per prompt so that answers differ from row to row.

@@ -22,8 +22,6 @@ from atoma_integrations.ray import EmbedColumn, map_column
 
 from . import _recipes
 
-pytestmark = [pytest.mark.ray, pytest.mark.integration]
-
 ROWS = 600
 TEXTS = [
     f"Document {i} is about the {('sea', 'sky', 'road', 'hill')[i % 4]} and {i % 13}"

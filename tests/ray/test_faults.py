@@ -25,8 +25,6 @@ from tests.reliability.fault_server import (
     error_reply,
 )
 
-pytestmark = pytest.mark.ray
-
 ROWS = 200
 BAD = {17, 64, 150}
 BUSY = {99}

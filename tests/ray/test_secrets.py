@@ -23,8 +23,6 @@ from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
 from atoma_integrations.ray import ChatColumn, CompleteColumn, EmbedColumn, map_column
 from tests.reliability.fault_server import FaultServer, completion_reply
 
-pytestmark = pytest.mark.ray
-
 # Ray Data's export of a job's plan, runtime_env included (Ray's record, not our objects).
 _TOPOLOGY = b"ray.data._internal.metadata_exporter"
 ENV_KEY = "sk-env-7f3a91c2d4e5b6a7"

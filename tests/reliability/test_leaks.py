@@ -22,8 +22,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 from llama_index.core.llms import ChatMessage
 
-from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError
-from atoma_integrations._adapters import async_client_for, sync_client_for
+from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError, _registry
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
 
@@ -329,11 +328,9 @@ async def test_adapter_streams_abandoned_at_random_leave_only_the_shared_pool(
     # What is left may only be the shared clients' idle keep-alive connections. How many
     # depends on timing, not on a leak: a stream dropped after its whole body arrived goes
     # back to the pool when the loop gets round to closing it, which may be after the next
-    # stream opened a connection of its own. So the proof is to close those two clients:
+    # stream opened a connection of its own. So the proof is to close the shared clients:
     # then nothing of the 250 streams may be left.
-    settings = llm._settings() if langchain else llm._client_settings()
-    sync_client_for(settings).close()
-    await async_client_for(settings).aclose()
+    await _registry.aclose_all()
     assert await async_wait_until(_settled(fault_server, fault_server.port), 5), (
         f"{_client_sockets(fault_server.port)} client sockets and "
         f"{fault_server.active_connections} server connections left"

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psutil  # type: ignore[import-untyped]
-import pytest
 
 from atoma_integrations import AsyncAtomaClient
 
@@ -44,7 +43,6 @@ def _sockets_to(port: int) -> list[Any]:
     ]
 
 
-@pytest.mark.integration
 async def test_500_concurrent_streams_through_one_async_client_lose_no_token(
     server_base_url: str, server_model: str
 ) -> None:

@@ -85,6 +85,25 @@ loop.run_until_complete(client.completions.create(**PARAMS))
 """,
         "r",
     ),
+    "the shared clients closed through the registry, in and out of a loop": (
+        """
+from atoma_integrations import _registry
+from atoma_integrations.langchain import AtomaLLM
+from atoma_integrations.llama_index import Atoma
+lc = AtomaLLM(model="fault-model", base_url=URL, max_tokens=8)
+li = Atoma(model="fault-model", base_url=URL, max_tokens=8, context_window=64)
+async def main():
+    await li.acomplete("hi")
+    await _registry.aclose_all()  # inside the loop: its clients too
+    await lc.ainvoke("hi")  # a new shared client, on the same loop
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())  # a loop left open, not running
+li.complete("hi")
+_registry.close_all()  # closes the sync client, and the async one on the idle loop
+loop.close()
+""",
+        "rrr",
+    ),
     "a stream dropped unread, then asyncio.run ends": (
         """
 from atoma_integrations import AsyncAtomaClient

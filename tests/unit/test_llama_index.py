@@ -15,9 +15,8 @@ import respx
 from llama_index.core.llms import CustomLLM
 from pydantic import ValidationError
 
-from atoma_integrations import ConfigurationError
+from atoma_integrations import ConfigurationError, _registry
 from atoma_integrations.llama_index import DEFAULT_CONTEXT_WINDOW, Atoma
-from atoma_integrations.llama_index import _context as context_module
 from tests.unit._mock_server import MockServer, completion, json_reply
 
 BASE_URL = "http://testserver/v1"
@@ -31,10 +30,11 @@ OPEN_ROUTER = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_context_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_context_cache() -> Iterator[None]:
     """Each test starts with no context window known (the cache is per process)."""
-    monkeypatch.setattr(context_module, "_CONTEXT_LENGTHS", {})
-    monkeypatch.setattr(context_module, "_WARNED", set())
+    _registry.clear()
+    yield
+    _registry.clear()
 
 
 @pytest.fixture

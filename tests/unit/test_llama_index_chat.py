@@ -13,9 +13,8 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from pydantic import ValidationError
 
-from atoma_integrations import ConfigurationError
+from atoma_integrations import ConfigurationError, _registry
 from atoma_integrations.llama_index import AtomaChat
-from atoma_integrations.llama_index import _context as context_module
 from tests.unit._mock_server import MockServer, chat_completion, json_reply
 
 BASE_URL = "http://testserver/v1"
@@ -25,10 +24,11 @@ HI = [ChatMessage(role="user", content="hi")]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_context_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fresh_context_cache() -> Iterator[None]:
     """Each test starts with no context window known (the cache is per process)."""
-    monkeypatch.setattr(context_module, "_CONTEXT_LENGTHS", {})
-    monkeypatch.setattr(context_module, "_WARNED", set())
+    _registry.clear()
+    yield
+    _registry.clear()
 
 
 @pytest.fixture
