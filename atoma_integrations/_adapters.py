@@ -39,6 +39,7 @@ from atoma_integrations.types import (
     EmbeddingRequest,
     Usage,
 )
+from atoma_integrations.types.chat import ReasoningEffort
 from atoma_integrations.types.embedding import check_embedding_inputs
 
 __all__ = [
@@ -91,7 +92,7 @@ SAMPLING_PARAMS = (
 GENERATION_PARAMS = (*SAMPLING_PARAMS, "logprobs", "suffix", "echo", "best_of")
 
 # The same for chat: chat's logprobs is a flag, with top_logprobs beside it.
-CHAT_GENERATION_PARAMS = (*SAMPLING_PARAMS, "logprobs", "top_logprobs")
+CHAT_GENERATION_PARAMS = (*SAMPLING_PARAMS, "logprobs", "top_logprobs", "reasoning_effort")
 
 # Body fields an adapter owns; its extra-body field (model_kwargs, additional_kwargs) may not
 # set them, or a copy there would silently override the validated field.
@@ -207,6 +208,9 @@ class ChatGenerationFields(_SamplingFields):
     """Return the log-probability of each generated token."""
     top_logprobs: int | None = None
     """With ``logprobs``: also this many most likely alternatives per token (0 to 20)."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How hard a reasoning model thinks: ``none``, ``minimal``, ``low``, ``medium``,
+    ``high``, ``xhigh`` or ``max`` (models that do not reason ignore it)."""
 
     @_field_validator(*CHAT_GENERATION_PARAMS, mode="before")
     @classmethod
