@@ -34,7 +34,7 @@ from atoma_integrations.types import (
     Usage,
 )
 
-__all__ = ["PROVIDER", "ChunkMapper", "chat_result"]
+__all__ = ["PROVIDER", "REASONING_KEY", "ChunkMapper", "chat_result"]
 
 PROVIDER = "atoma"
 """``response_metadata["model_provider"]`` and LangSmith's ``ls_provider``."""
