@@ -98,6 +98,11 @@ def _check_blocks(message: BaseMessage, position: int) -> None:
         kind = block.get("type")
         if kind not in allowed:
             raise _unsupported(message, position, kind, allowed)
+        if kind == "image" and not (block.get("url") or block.get("base64") or block.get("data")):
+            raise UnsupportedContentError(
+                f"message {position} ({message.type}): an 'image' block needs a url or base64 "
+                "data; Atoma's chat completions have no file ids"
+            )
 
 
 def _unsupported(

@@ -351,3 +351,10 @@ def test_audio_video_and_file_blocks_are_a_typed_error_before_any_request(
     assert isinstance(caught.value, ValueError)
     assert f"message 1 (human): a {kind!r} block cannot be sent" in str(caught.value)
     assert server.requests == []
+
+
+def test_an_image_by_file_id_is_a_typed_error(server: MockServer) -> None:
+    message = HumanMessage(content=[{"type": "image", "file_id": "file-1"}])
+    with pytest.raises(UnsupportedContentError, match=r"message 0 \(human\): an 'image' block"):
+        make_chat().invoke([message])
+    assert server.requests == []
