@@ -34,6 +34,7 @@ from typing_extensions import Self
 from atoma_integrations._rules import STREAM_USAGE_DEFAULT
 from atoma_integrations.types import ChatCompletionRequest, CompletionRequest
 from atoma_integrations.types._sampling import SamplingRequest
+from atoma_integrations.types.chat import ReasoningEffort
 
 __all__ = [
     "CHAT_CALL_FIELDS",
@@ -197,12 +198,13 @@ class ChatGenerationFields(_SamplingFields):
     :class:`GenerationFields` is by ``CompletionRequest``.
     """
 
-    # ChatCompletionRequest documents these two in docstrings, which cost a source parse to
-    # read at run time; the test holds these to be the same text.
-    logprobs: bool | None = None
-    """Return the log-probability of each generated token."""
-    top_logprobs: int | None = None
-    """With ``logprobs``: also this many most likely alternatives per token (0 to 20)."""
+    logprobs: bool | None = Field(None, description=_describe(ChatCompletionRequest, "logprobs"))
+    top_logprobs: int | None = Field(
+        None, description=_describe(ChatCompletionRequest, "top_logprobs")
+    )
+    reasoning_effort: ReasoningEffort | None = Field(
+        None, description=_describe(ChatCompletionRequest, "reasoning_effort")
+    )
 
     @_field_validator(*CHAT_GENERATION_PARAMS, mode="before")
     @classmethod

@@ -288,18 +288,20 @@ class _ToolCallParts:
 
 
 class _MessageParts:
-    """One chat choice being streamed: role, refusal and tool calls (text is in ``_texts``)."""
+    """One chat choice being streamed: role, refusal, reasoning and tool calls (text is in
+    ``_texts``)."""
 
-    __slots__ = ("refusal", "role", "tool_calls")
+    __slots__ = ("reasoning", "refusal", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.role: str | None = None
         self.refusal: list[str] = []
+        self.reasoning: list[str] = []
         self.tool_calls: dict[int, _ToolCallParts] = {}
 
 
 class ChatStreamState(_State[ChatCompletionChunk]):
-    """A chat stream's state: text, role, refusal and tool calls of each choice.
+    """A chat stream's state: text, role, refusal, reasoning and tool calls of each choice.
 
     Tool-call pieces are merged by their ``index`` (several calls may interleave), with
     their argument pieces concatenated, so ``message()`` is the answer as a whole. The
@@ -321,7 +323,7 @@ class ChatStreamState(_State[ChatCompletionChunk]):
             delta = choice.delta
             if delta.content:
                 self._add_text(index, delta.content)
-            if delta.role or delta.tool_calls or delta.refusal:
+            if delta.role or delta.tool_calls or delta.refusal or delta.reasoning:
                 parts = self._messages.get(index)
                 if parts is None:
                     parts = self._messages[index] = _MessageParts()
@@ -329,6 +331,8 @@ class ChatStreamState(_State[ChatCompletionChunk]):
                     parts.role = delta.role
                 if delta.refusal:
                     parts.refusal.append(delta.refusal)
+                if delta.reasoning:
+                    parts.reasoning.append(delta.reasoning)
                 if delta.tool_calls:
                     calls = parts.tool_calls
                     for position, piece in enumerate(delta.tool_calls):
@@ -341,7 +345,11 @@ class ChatStreamState(_State[ChatCompletionChunk]):
                 self._finished.add(index)
 
     def _started(self) -> set[int]:
-        started = {i for i, parts in self._messages.items() if parts.tool_calls or parts.refusal}
+        started = {
+            i
+            for i, parts in self._messages.items()
+            if parts.tool_calls or parts.refusal or parts.reasoning
+        }
         return super()._started() | started
 
     def message(self, index: int = 0) -> ChatCompletionMessage:
@@ -363,6 +371,7 @@ class ChatStreamState(_State[ChatCompletionChunk]):
             content=content,
             tool_calls=tool_calls,
             refusal="".join(parts.refusal) if parts is not None and parts.refusal else None,
+            reasoning="".join(parts.reasoning) if parts is not None and parts.reasoning else None,
         )
 
     @property

@@ -12,8 +12,12 @@ LangChain                              here
                                        ``chat.completions.create_stream``; LangChain fires
                                        ``on_llm_new_token`` before each chunk is yielded
 ``batch`` / ``abatch``                 at most ``max_concurrency`` (8) conversations at once
-messages                               OpenAI's shapes (``convert_to_openai_messages``);
-                                       tool calls and tool results included
+messages                               OpenAI's shapes; tool calls and tool results,
+                                       images (``image`` / ``image_url`` blocks); earlier
+                                       answers (v0 or v1) as text plus tool calls
+reasoning                              ``additional_kwargs["reasoning_content"]``, one
+                                       chunk per streamed piece; sent back in history only
+                                       with ``send_reasoning``; ``reasoning_effort``
 ``bind_tools(tools, tool_choice=)``    ``tools`` / ``tool_choice`` request fields; "any"
                                        with one tool is sent as the named choice
 ``AIMessage.tool_calls``               parsed from the answer; arguments that are not JSON
@@ -46,22 +50,14 @@ from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
-    InvalidToolCall,
-    ToolCall,
-    UsageMetadata,
 )
-from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.messages.utils import convert_to_openai_messages
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
-    make_invalid_tool_call,
-    parse_tool_call,
 )
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
@@ -72,246 +68,21 @@ from atoma_integrations._adapters import (
     CHAT_RESERVED_BODY_KEYS,
     ChatGenerationFields,
     async_client_for,
-    atoma_extras,
     chat_params,
     sum_usage_counts,
     sync_client_for,
-    usage_counts,
 )
 from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import resolve_tool_choice
 from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
+from atoma_integrations.langchain._chat_chunks import PROVIDER, ChunkMapper, chat_result
+from atoma_integrations.langchain._chat_messages import wire_messages
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import ChatCompletionParams
-from atoma_integrations.types import (
-    ChatCompletion,
-    ChatCompletionChoice,
-    ChatCompletionChunk,
-    ChatCompletionMessageToolCall,
-    Usage,
-)
 
 __all__ = ["ChatAtoma"]
 
-_PROVIDER = "atoma"
 _METHODS = ("json_schema", "function_calling", "json_mode")
-
-# ---------------------------------------------------------------------------------------
-# Pure mapping steps, shared by the sync and async paths.
-# ---------------------------------------------------------------------------------------
-
-
-def _wire_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages in OpenAI's wire shape, which the client validates."""
-    wire = convert_to_openai_messages(list(messages))
-    for message, entry in zip(messages, wire, strict=True):
-        if entry.get("role") == "tool":
-            # OpenAI's tool message has no name (ChatOpenAI drops it too); servers that
-            # validate strictly reject it.
-            entry.pop("name", None)
-        if isinstance(message, AIMessage) and message.invalid_tool_calls:
-            # A call the model made with broken arguments is still part of the history
-            # (a tool message may answer it); langchain-core's converter drops it.
-            calls = list(entry.get("tool_calls") or [])
-            calls += [
-                {
-                    "type": "function",
-                    "id": call["id"],
-                    "function": {"name": call["name"] or "", "arguments": call["args"] or ""},
-                }
-                for call in message.invalid_tool_calls
-                if call.get("id")
-            ]
-            entry["tool_calls"] = calls
-            entry.setdefault("content", "")
-    return wire
-
-
-def _usage_metadata(usage: Usage | None) -> UsageMetadata | None:
-    """The server's usage as LangChain's ``UsageMetadata`` (with cache and reasoning
-    details when the server reports them)."""
-    if usage is None:
-        return None
-    # A cast: langchain-core declares the detail keys with typing.NotRequired, which mypy
-    # checking for Python 3.10 does not know, and then wrongly requires them.
-    metadata = cast(
-        "UsageMetadata",
-        {
-            "input_tokens": usage.prompt_tokens,
-            "output_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        },
-    )
-    extra = usage.model_extra or {}
-    prompt_details = extra.get("prompt_tokens_details")
-    if isinstance(prompt_details, dict) and prompt_details.get("cached_tokens") is not None:
-        metadata["input_token_details"] = {"cache_read": prompt_details["cached_tokens"]}
-    completion_details = extra.get("completion_tokens_details")
-    if (
-        isinstance(completion_details, dict)
-        and completion_details.get("reasoning_tokens") is not None
-    ):
-        metadata["output_token_details"] = {"reasoning": completion_details["reasoning_tokens"]}
-    return metadata
-
-
-def _tool_calls(
-    raw: Sequence[ChatCompletionMessageToolCall],
-) -> tuple[list[ToolCall], list[InvalidToolCall]]:
-    """Parsed tool calls, and those whose arguments are not a JSON object."""
-    parsed: list[ToolCall] = []
-    invalid: list[InvalidToolCall] = []
-    for call in raw:
-        as_dict = call.model_dump()
-        try:
-            result = parse_tool_call(as_dict, return_id=True)
-        except Exception as exc:  # langchain-core raises OutputParserException
-            invalid.append(make_invalid_tool_call(as_dict, str(exc)))
-            continue
-        if result is None:
-            invalid.append(make_invalid_tool_call(as_dict, "the arguments are not JSON"))
-        else:
-            parsed.append(cast("ToolCall", result))
-    return parsed, invalid
-
-
-def _response_metadata(
-    finish_reason: str | None, model_name: str, extras: Mapping[str, Any], fingerprint: Any
-) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "finish_reason": finish_reason,
-        "model_name": model_name,
-        "model_provider": _PROVIDER,
-    }
-    if fingerprint is not None:
-        metadata["system_fingerprint"] = fingerprint
-    metadata.update(extras)
-    return metadata
-
-
-def _ai_message(completion: ChatCompletion, choice: ChatCompletionChoice, model: str) -> AIMessage:
-    """One choice of a whole response as an ``AIMessage``."""
-    message = choice.message
-    tool_calls, invalid = _tool_calls(message.tool_calls or [])
-    additional: dict[str, Any] = {}
-    if message.refusal:
-        additional["refusal"] = message.refusal
-    metadata = _response_metadata(
-        choice.finish_reason,
-        completion.model or model,
-        atoma_extras(completion),
-        completion.system_fingerprint,
-    )
-    if choice.logprobs is not None:
-        metadata["logprobs"] = choice.logprobs.model_dump(exclude_none=True)
-    usage = _usage_metadata(completion.usage)
-    return AIMessage(
-        content=message.content or "",
-        tool_calls=tool_calls,
-        invalid_tool_calls=invalid,
-        additional_kwargs=additional,
-        response_metadata=metadata,
-        usage_metadata=usage,
-        id=completion.id or None,
-    )
-
-
-def _chat_result(completion: ChatCompletion, model: str) -> ChatResult:
-    """A whole response as a ``ChatResult``: one generation per choice."""
-    generations = [
-        ChatGeneration(
-            message=_ai_message(completion, choice, model),
-            generation_info={"finish_reason": choice.finish_reason},
-        )
-        for choice in sorted(completion.choices, key=lambda c: c.index)
-    ]
-    return ChatResult(
-        generations=generations,
-        llm_output={
-            "token_usage": usage_counts(completion.usage),
-            "model_name": completion.model or model,
-        },
-    )
-
-
-class _ChunkMapper:
-    """Core stream chunks to ``ChatGenerationChunk``s: content and tool-call pieces as they
-    come, then a final chunk.
-
-    LangChain merges chunks by concatenating strings and summing numbers, so what is not
-    per-token (``finish_reason``, model name, usage, Atoma's signature of the whole
-    answer) goes on the final chunk only; it also marks the end (``chunk_position``), so
-    LangChain parses the merged tool-call pieces into ``tool_calls``.
-    """
-
-    __slots__ = ("extras", "fingerprint", "finish_reason", "id", "model_name")
-
-    def __init__(self, model: str) -> None:
-        self.finish_reason: str | None = None
-        self.model_name = model
-        self.id: str | None = None
-        self.extras: dict[str, Any] = {}
-        self.fingerprint: Any = None
-
-    def chunk(self, event: ChatCompletionChunk) -> ChatGenerationChunk | None:
-        choice = event.choices[0]
-        if event.id:
-            self.id = event.id
-        extras = atoma_extras(event)
-        if extras:
-            self.extras = extras  # the last chunk's signature covers the whole answer
-        if choice.finish_reason is not None:
-            self.finish_reason = choice.finish_reason
-            if event.model:
-                self.model_name = event.model
-            self.fingerprint = event.system_fingerprint
-        delta = choice.delta
-        pieces = [
-            tool_call_chunk(
-                name=piece.function.name if piece.function else None,
-                args=piece.function.arguments if piece.function else None,
-                id=piece.id,
-                index=piece.index,
-            )
-            for piece in delta.tool_calls or ()
-        ]
-        info: dict[str, Any] | None = None
-        if choice.logprobs is not None:
-            info = {"logprobs": choice.logprobs.model_dump(exclude_none=True)}
-        elif not delta.content and not pieces and not delta.refusal:
-            return None  # nothing new: the role-only first event, an empty event
-        if not pieces and not delta.refusal:
-            # The per-token path: fields left at their defaults are not passed (about 1 µs
-            # of pydantic work per token, a tenth of what this adapter adds over LangChain).
-            message = AIMessageChunk(content=delta.content or "", id=self.id)
-        else:
-            additional = {"refusal": delta.refusal} if delta.refusal else {}
-            message = AIMessageChunk(
-                content=delta.content or "",
-                tool_call_chunks=pieces,
-                additional_kwargs=additional,
-                id=self.id,
-            )
-        if info is None:
-            return ChatGenerationChunk(message=message)
-        return ChatGenerationChunk(message=message, generation_info=info)
-
-    def final(self, usage: Usage | None) -> ChatGenerationChunk:
-        metadata = _response_metadata(
-            self.finish_reason, self.model_name, self.extras, self.fingerprint
-        )
-        message = AIMessageChunk(
-            content="",
-            usage_metadata=_usage_metadata(usage),
-            response_metadata=metadata,
-            chunk_position="last",
-            id=self.id,
-        )
-        return ChatGenerationChunk(
-            message=message,
-            generation_info={"finish_reason": self.finish_reason, "model_name": self.model_name},
-        )
-
 
 # ---------------------------------------------------------------------------------------
 # Structured output: what to bind and how to parse, per method.
@@ -370,6 +141,12 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
 
     _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS
 
+    send_reasoning: bool = False
+    """Send the reasoning of earlier answers back with the history (as each assistant
+    message's ``reasoning``), for models that think across tool calls (gpt-oss, Kimi,
+    MiniMax). Off by default: other models ignore it or refuse it, and it costs tokens.
+    Also a per-call keyword: ``llm.invoke(messages, send_reasoning=True)``."""
+
     # --- LangChain identity, tracing ----------------------------------------------------
 
     @property
@@ -379,11 +156,14 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         """Every setting that changes the output (the cache key); never the key."""
-        return self._identity(self.model, self.generation_defaults())
+        identity = self._identity(self.model, self.generation_defaults())
+        if self.send_reasoning:
+            identity["send_reasoning"] = True
+        return identity
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = _PROVIDER
+        params["ls_provider"] = PROVIDER
         model = kwargs.get("model")
         params["ls_model_name"] = model if isinstance(model, str) else self.model
         params["ls_max_tokens"] = kwargs.get("max_tokens", self.max_tokens)
@@ -410,9 +190,13 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
     def _params(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
     ) -> ChatCompletionParams:
+        send_reasoning = self.send_reasoning
+        if "send_reasoning" in kwargs:
+            kwargs = dict(kwargs)
+            send_reasoning = bool(kwargs.pop("send_reasoning"))
         return chat_params(
             self.model,
-            _wire_messages(messages),
+            wire_messages(messages, send_reasoning=send_reasoning),
             self.generation_defaults(),
             stop=stop,
             overrides=kwargs,
@@ -440,7 +224,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         params = self._params(messages, stop, kwargs)
         with typed_errors():
             completion = sync_client_for(self._settings()).chat.completions.create(**params)
-        return _chat_result(completion, self.model)
+        return chat_result(completion, self.model)
 
     def _stream(
         self,
@@ -452,7 +236,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         params = self._stream_params(messages, stop, kwargs)
         yield from relay_stream(
             lambda: sync_client_for(self._settings()).chat.completions.create_stream(**params),
-            _ChunkMapper(self.model),
+            ChunkMapper(self.model),
             run_manager,
         )
 
@@ -469,7 +253,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         with typed_errors():
             client = async_client_for(self._settings())
             completion = await client.chat.completions.create(**params)
-        return _chat_result(completion, self.model)
+        return chat_result(completion, self.model)
 
     async def _astream(
         self,
@@ -484,7 +268,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         async with aclosing(
             arelay_stream(
                 lambda: async_client_for(self._settings()).chat.completions.create_stream(**params),
-                _ChunkMapper(self.model),
+                ChunkMapper(self.model),
                 run_manager,
             )
         ) as chunks:
@@ -546,6 +330,10 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         """
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         choice = resolve_tool_choice(tool_choice, formatted)
+        if not formatted:
+            # No tools (create_agent's structured output without tools): nothing about tools
+            # is sent; the endpoint refuses an empty list. A choice that needs a tool failed above.
+            return super().bind(**kwargs)
         if choice is not None:
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:

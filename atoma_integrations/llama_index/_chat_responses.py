@@ -3,15 +3,18 @@
 Pure functions and one small per-stream state, shared by the sync and async paths of
 ``AtomaChat``. What a response carries:
 
-- ``message``: the answer as a ``ChatMessage``: a text block, then one ``ToolCallBlock`` per
-  tool call, and the client's typed calls in ``additional_kwargs["tool_calls"]`` (as
-  llama-index-llms-openai keeps them);
+- ``message``: the answer as a ``ChatMessage``: the model's reasoning as a ``ThinkingBlock``
+  (when it reasoned), a text block, then one ``ToolCallBlock`` per tool call, and the
+  client's typed calls in ``additional_kwargs["tool_calls"]`` (as llama-index-llms-openai
+  keeps them);
 - ``raw``: the decoded body or chunk (the final streamed one with the usage), so LlamaIndex's
   ``TokenCountingHandler`` counts the server's tokens;
 - ``additional_kwargs``: ``finish_reason``, token counts and Atoma's ``response_hash`` /
   ``signature``.
 
-While streaming, every response's message holds the text so far and the tool calls so far
+While streaming, each response with a new piece of reasoning carries it in
+``additional_kwargs["thinking_delta"]`` (which agents show as ``AgentStream.thinking_delta``),
+and every response's message holds the reasoning, the text and the tool calls so far
 (as far as the client has read: when several events came in one network read, a few pieces
 ahead of the chunk). The arguments of a call still arriving are parsed as partial JSON into
 its block (so an agent can show them); the final message holds each call's arguments exactly
@@ -33,6 +36,7 @@ from llama_index.core.base.llms.types import (
     LogProb,
     MessageRole,
     TextBlock,
+    ThinkingBlock,
     ToolCallBlock,
 )
 from llama_index.core.llms.llm import ToolSelection
@@ -79,6 +83,8 @@ def llama_message(
     """
     calls = message.tool_calls or []
     blocks: list[ContentBlock] = []
+    if message.reasoning:
+        blocks.append(ThinkingBlock(content=message.reasoning))
     if message.content or not calls:
         blocks.append(TextBlock(text=message.content or ""))
     for position, call in enumerate(calls):
@@ -181,10 +187,13 @@ class _ChatStreamMapper:
     until the stream ends (it is the last or next to last event), so that the final response
     carries the usage, which Atoma sends after it, exactly once."""
 
-    __slots__ = ("_arguments", "_calls", "_last", "pending", "text")
+    __slots__ = ("_arguments", "_calls", "_last", "_thinking", "pending", "text")
 
     def __init__(self) -> None:
         self.text = ""
+        # The reasoning so far as one block, rebuilt only when a piece of reasoning arrives
+        # and shared by the responses after it (text tokens do not pay for it).
+        self._thinking: ThinkingBlock | None = None
         self.pending: ChatCompletionChunk | None = None
         self._last: ChatCompletionChunk | None = None
         self._calls: list[ChatCompletionMessageToolCall] = []
@@ -212,7 +221,7 @@ class _ChatStreamMapper:
                 )
                 for i, call in enumerate(self._calls)
             ]
-        elif not delta.content and choice.logprobs is None:
+        elif not delta.content and choice.logprobs is None and not delta.reasoning:
             return None
         return self._respond(chunk, choice)
 
@@ -238,8 +247,11 @@ class _ChatStreamMapper:
         raw: Any = last
         if last is not None and usage is not None:
             raw = last.model_copy(update={"usage": usage})
+        answer = llama_message(message, extra)
+        if choice is not None and choice.delta.reasoning:
+            extra = {**extra, "thinking_delta": choice.delta.reasoning}
         return ChatResponse(
-            message=llama_message(message, extra),
+            message=answer,
             delta=delta,
             raw=raw,
             logprobs=llama_logprobs(choice.logprobs) if choice is not None else None,
@@ -252,34 +264,42 @@ class _ChatStreamMapper:
         delta = choice.delta.content or ""
         self.text += delta
         signature = atoma_extras(chunk)
+        extra = signature  # the response's additional_kwargs: the signature, the thinking delta
+        thinking = choice.delta.reasoning
+        if thinking:
+            previous = (self._thinking.content or "") if self._thinking is not None else ""
+            self._thinking = ThinkingBlock(content=previous + thinking)
+            extra = {**signature, "thinking_delta": thinking}
         if self._calls:
             message = llama_message(
                 ChatCompletionMessage(content=self.text, tool_calls=self._calls),
                 signature,
                 partial_arguments=self._arguments,
             )
-        elif not signature:
-            # The per-token path: the message built directly, no intermediate model, and
-            # fields left at their defaults not passed (pydantic work on every token).
-            message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[TextBlock(text=self.text)])
+            if self._thinking is not None:
+                message.blocks.insert(0, self._thinking)
         else:
-            message = ChatMessage(
-                role=MessageRole.ASSISTANT,
-                blocks=[TextBlock(text=self.text)],
-                additional_kwargs=dict(signature),
-            )
-        if choice.logprobs is None:
+            blocks: list[ContentBlock] = [TextBlock(text=self.text)]
+            if self._thinking is not None:
+                blocks.insert(0, self._thinking)
             if not signature:
+                # The per-token path: the message built directly, no intermediate model,
+                # and fields left at their defaults not passed (pydantic work on every token).
+                message = ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+            else:
+                message = ChatMessage(
+                    role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=dict(signature)
+                )
+        if choice.logprobs is None:
+            if not extra:
                 return ChatResponse(message=message, delta=delta, raw=chunk)
-            return ChatResponse(
-                message=message, delta=delta, raw=chunk, additional_kwargs=signature
-            )
+            return ChatResponse(message=message, delta=delta, raw=chunk, additional_kwargs=extra)
         return ChatResponse(
             message=message,
             delta=delta,
             raw=chunk,
             logprobs=llama_logprobs(choice.logprobs),
-            additional_kwargs=signature,
+            additional_kwargs=extra,
         )
 
 

@@ -16,6 +16,10 @@ FunctionCallingLLM)                   one tool sent as the named choice: the cor
 ``structured_predict``                LlamaIndex's function-calling program: one tool, named
 ``metadata.context_window``           ``models.context_lengths()`` (Atoma's open_router list)
 ``ChatResponse.raw``                  the decoded :class:`~atoma_integrations.ChatCompletion`
+reasoning (``ThinkingBlock``)         the model's reasoning: first block of the answer,
+                                      and each streamed piece; sent back in history only
+                                      with ``send_reasoning``; ``reasoning_effort``
+``ImageBlock``                        an ``image_url`` part (URL, or a base64 data URL)
 ====================================  ======================================================
 
 HTTP, retries, SSE decoding, tool-call merging and errors live in the core, once; nothing
@@ -104,6 +108,12 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     # validated as request fields, never extra body.
     _reserved_body_keys: ClassVar[frozenset[str]] = CHAT_RESERVED_BODY_KEYS | CHAT_CALL_FIELDS
 
+    send_reasoning: bool = False
+    """Send the reasoning of earlier answers (their ``ThinkingBlock``) back with the history,
+    as each assistant message's ``reasoning``, for models that think across tool calls
+    (gpt-oss, Kimi, MiniMax). Off by default: it costs tokens and other models ignore it.
+    Also a per-call keyword: ``llm.chat(messages, send_reasoning=True)``."""
+
     @classmethod
     def class_name(cls) -> str:
         """The name LlamaIndex uses for this class in serialization and events."""
@@ -134,9 +144,10 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     def _params(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool
     ) -> ChatCompletionParams:
+        send_reasoning = bool(kwargs.pop("send_reasoning", self.send_reasoning))
         params = chat_params(
             self.model,
-            to_message_dicts(messages),
+            to_message_dicts(messages, send_reasoning=send_reasoning),
             self.generation_defaults(),
             overrides=kwargs,
             extra_body=self.additional_kwargs,

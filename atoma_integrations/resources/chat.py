@@ -17,6 +17,7 @@ from atoma_integrations.types.chat import (
     JSONObjectResponseFormat,
     JSONSchemaResponseFormat,
     NamedToolChoice,
+    ReasoningEffort,
     StreamOptions,
     SystemMessageParam,
     TextResponseFormat,
@@ -75,6 +76,7 @@ class ChatCompletionParams(TypedDict, total=False):
     stream_options: Mapping[str, Any] | StreamOptions | None
     logprobs: bool | None
     top_logprobs: int | None
+    reasoning_effort: ReasoningEffort | None
     max_tokens: int | None
     max_completion_tokens: int | None
     temperature: float | None

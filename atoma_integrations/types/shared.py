@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atoma_integrations._registry import build_models, defer_build
 
-__all__ = ["Lenient", "Model", "ModelList", "NonEmptyStr", "Usage", "build_models", "defer_build"]
+__all__ = [
+    "CompletionTokensDetails",
+    "Lenient",
+    "Model",
+    "ModelList",
+    "NonEmptyStr",
+    "Usage",
+    "build_models",
+    "defer_build",
+]
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
@@ -24,6 +33,13 @@ class Lenient(BaseModel):
     """Base of response types: unknown fields are kept, not rejected."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+
+class CompletionTokensDetails(Lenient):
+    """What the generated tokens were spent on, when the server says."""
+
+    reasoning_tokens: int | None = None
+    """Tokens a reasoning model spent thinking (part of ``completion_tokens``)."""
 
 
 class Usage(Lenient):
@@ -35,6 +51,8 @@ class Usage(Lenient):
     """Tokens generated."""
     total_tokens: int = 0
     """prompt_tokens + completion_tokens."""
+    completion_tokens_details: CompletionTokensDetails | None = None
+    """The split of ``completion_tokens`` (``reasoning_tokens``), when the server sends it."""
 
 
 class Model(Lenient):
@@ -59,4 +77,4 @@ class ModelList(Lenient):
     """The models the server serves."""
 
 
-defer_build(Usage, Model, ModelList)
+defer_build(CompletionTokensDetails, Usage, Model, ModelList)

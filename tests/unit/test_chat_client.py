@@ -137,7 +137,7 @@ BAD_REQUESTS: list[tuple[dict[str, Any], str]] = [
     ({"messages": [{"role": "tool", "content": "x"}]}, "tool_call_id"),
     ({"messages": [{"role": "user"}]}, "content"),
     ({"messages": [{"role": "assistant"}]}, "content or tool_calls"),
-    ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "text"),
+    ({"messages": [{"role": "user", "content": [{"type": "input_audio"}]}]}, "input_audio"),
     ({"messages": USER, "tools": [WEATHER], "tool_choice": "maybe"}, "tool_choice"),
     (
         {

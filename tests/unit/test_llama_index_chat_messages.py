@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import (
+    AudioBlock,
     CacheControl,
     CachePoint,
     ChatMessage,
-    ImageBlock,
     MessageRole,
     TextBlock,
     ThinkingBlock,
@@ -166,9 +166,9 @@ def test_names_are_kept() -> None:
 
 def test_unsupported_content_is_refused_naming_the_block() -> None:
     message = ChatMessage(
-        role="user", blocks=[TextBlock(text="look"), ImageBlock(url="http://x/y.png")]
+        role="user", blocks=[TextBlock(text="look"), AudioBlock(audio=b"RIFF", format="wav")]
     )
-    with pytest.raises(ValueError, match=r"message 0 \(user\): a ImageBlock cannot be sent"):
+    with pytest.raises(ValueError, match=r"message 0 \(user\): a AudioBlock cannot be sent"):
         to_message_dicts([message])
 
 
