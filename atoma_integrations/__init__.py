@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from atoma_integrations._streaming import (
         AsyncChatCompletionStream,
         AsyncCompletionStream,
+        AsyncStreamOpener,
         ChatCompletionStream,
         CompletionStream,
     )
@@ -89,6 +90,7 @@ _LAZY: dict[str, str] = {
     "AsyncCompletionStream": "atoma_integrations._streaming",
     "ChatCompletionStream": "atoma_integrations._streaming",
     "AsyncChatCompletionStream": "atoma_integrations._streaming",
+    "AsyncStreamOpener": "atoma_integrations._streaming",
     "CompletionParams": "atoma_integrations.resources",
     "ChatCompletionParams": "atoma_integrations.resources",
     "EmbeddingParams": "atoma_integrations.resources",
@@ -137,6 +139,7 @@ __all__ = [
     "AsyncAtomaClient",
     "AsyncChatCompletionStream",
     "AsyncCompletionStream",
+    "AsyncStreamOpener",
     "AtomaClient",
     "AtomaError",
     "AuthenticationError",

@@ -65,17 +65,17 @@ def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
     try:
         return model.model_validate_json(content)
     except ValidationError as exc:
-        what = "JSON" if model is JSONDocument else f"a valid {model.__name__}"
+        what = "JSON" if model is _JSONDocument else f"a valid {model.__name__}"
         raise MalformedResponseError(
             f"The server's {response.status_code} response to {response.request.url.path} "
             f"is not {what} ({validation_detail(exc)}) (body starts {content[:200]!r})"
         ) from exc
 
 
-class JSONDocument(RootModel[Any]):
+class _JSONDocument(RootModel[Any]):
     """Any JSON document: for the routes whose answer is read leniently, by hand."""
 
 
 def parse_json(response: httpx.Response) -> Any:
     """A successful response's body as plain JSON."""
-    return parse_response(JSONDocument, response).root
+    return parse_response(_JSONDocument, response).root

@@ -171,6 +171,8 @@ async def test_async_errors_are_typed_too() -> None:
     with pytest.raises(AuthenticationError):
         async with client.completions.create_stream(model="m", prompt="p"):
             pass
+    with pytest.raises(AuthenticationError):
+        await client.completions.create_stream(model="m", prompt="p")
 
 
 def test_stream_open_error_is_typed() -> None:
