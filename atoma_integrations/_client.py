@@ -2,7 +2,9 @@
 
 Everything that is not I/O (validating parameters, building the body, deciding whether
 and how long to wait before a retry, decoding a response) is a plain function shared by
-the sync and async clients; only the loops that send requests are written twice.
+the sync and async clients; only the loops that send requests are written twice. Each
+client has one verb, ``request``, through which every resource sends (``resources/_base.py``);
+it logs one DEBUG line per attempt on the ``atoma_integrations`` logger.
 """
 
 from __future__ import annotations
@@ -127,6 +129,39 @@ def next_retry_delay(attempt: int, max_retries: int, error: AtomaError) -> float
     return delay
 
 
+def log_attempt(
+    request: httpx.Request,
+    response: httpx.Response | None,
+    exc: Exception | None,
+    started: float,
+    attempt: int,
+    max_retries: int,
+) -> None:
+    """One DEBUG line per attempt: method, path, status (or error), request id, elapsed.
+
+    Never the headers or the body: the key is in the one, prompts are in the other. For a
+    stream, the time is to the response headers.
+    """
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if response is not None:
+        outcome = str(response.status_code)
+        request_id = response.headers.get("x-request-id") or "none"
+    else:
+        outcome, request_id = type(exc).__name__, "none"
+    logger.debug(
+        "%s %s: %s in %.1f ms (request id %s, attempt %d of %d)",
+        request.method,
+        request.url.path,
+        outcome,
+        elapsed_ms,
+        request_id,
+        attempt + 1,
+        max_retries + 1,
+    )
+
+
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
@@ -162,7 +197,6 @@ class _ClientBase:
             default_headers=default_headers,
         )
         self._headers = self._config.headers()
-        self._completions_url = f"{self._config.base_url}/completions"
 
     @property
     def base_url(self) -> str:
@@ -229,28 +263,36 @@ class AtomaClient(_ClientBase):
         self.models = Models(self)
         """The models the server serves."""
 
-    def _send(
+    def request(
         self,
         method: str,
-        url: str,
+        path: str,
         *,
         content: bytes | None = None,
         timeout: httpx.Timeout | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send with retries; return a successful response or raise the typed error."""
+        """Send ``method`` to ``base_url + path`` with retries; the verb every resource uses.
+
+        Returns a successful response (with ``stream=True``, its body not yet read) or
+        raises the typed error once retries ran out.
+        """
+        http, url = self._http, self._config.base_url + path
         max_retries, default = self._config.max_retries, self._config.timeout
         attempt = 0
         while True:
-            request = self._http.build_request(
+            request = http.build_request(
                 method, url, content=content, headers=self._headers, timeout=timeout or default
             )
             error: AtomaError
+            started = time.perf_counter()
             try:
-                response = self._http.send(request, stream=stream)
+                response = http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 error = transport_error(exc, request)
+                log_attempt(request, None, exc, started, attempt, max_retries)
             else:
+                log_attempt(request, response, None, started, attempt, max_retries)
                 if response.is_success:
                     return response
                 try:
@@ -322,28 +364,36 @@ class AsyncAtomaClient(_ClientBase):
         self.models = AsyncModels(self)
         """The models the server serves."""
 
-    async def _send(
+    async def request(
         self,
         method: str,
-        url: str,
+        path: str,
         *,
         content: bytes | None = None,
         timeout: httpx.Timeout | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send with retries; return a successful response or raise the typed error."""
+        """Send ``method`` to ``base_url + path`` with retries; the verb every resource uses.
+
+        Returns a successful response (with ``stream=True``, its body not yet read) or
+        raises the typed error once retries ran out.
+        """
+        http, url = self._http, self._config.base_url + path
         max_retries, default = self._config.max_retries, self._config.timeout
         attempt = 0
         while True:
-            request = self._http.build_request(
+            request = http.build_request(
                 method, url, content=content, headers=self._headers, timeout=timeout or default
             )
             error: AtomaError
+            started = time.perf_counter()
             try:
-                response = await self._http.send(request, stream=stream)
+                response = await http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 error = transport_error(exc, request)
+                log_attempt(request, None, exc, started, attempt, max_retries)
             else:
+                log_attempt(request, response, None, started, attempt, max_retries)
                 if response.is_success:
                     return response
                 try:

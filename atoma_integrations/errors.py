@@ -6,7 +6,10 @@ Every error a caller can see derives from :class:`AtomaError`::
     ├── ConfigurationError            bad client settings (no key for the Atoma cloud, bad URL)
     ├── APIConnectionError            the request never got an HTTP answer
     │   └── APITimeoutError           ... because a timeout fired
+    ├── MalformedResponseError        a success status, but the body is not the expected JSON
     ├── StreamInterruptedError        a stream ended early; carries the text received so far
+    │   └── MalformedEventError       ... at an event that is not a chunk (also Malformed-
+    │                                 ResponseError: either ``except`` catches it)
     ├── SignatureVerificationError    a response or stream chunk failed its signature check
     └── APIStatusError                the server answered with an error status
         ├── BadRequestError           400, 422
@@ -25,9 +28,12 @@ contain the API key: the key lives only in request headers, which no message quo
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "APIConnectionError",
@@ -40,6 +46,8 @@ __all__ = [
     "ContextLengthExceededError",
     "InsufficientBalanceError",
     "InternalServerError",
+    "MalformedEventError",
+    "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -94,6 +102,20 @@ class APITimeoutError(APIConnectionError):
     """A connect, read, write or pool timeout fired before the server answered."""
 
 
+class MalformedResponseError(AtomaError):
+    """The server answered with a success status, but not with what the endpoint returns.
+
+    A body that is not JSON, or JSON of the wrong shape (a missing field, a wrong type, an
+    embedding list that does not hold one vector per input). The message names the route,
+    what was wrong and how the body starts. Never retried: the request succeeded.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        """What was wrong, as one sentence."""
+
+
 class StreamInterruptedError(AtomaError):
     """A stream ended without a ``finish_reason``: dropped, malformed, or an error event.
 
@@ -125,6 +147,14 @@ class StreamInterruptedError(AtomaError):
         self.partial_message = partial_message
         """Chat streams: choice 0's :class:`~atoma_integrations.types.ChatCompletionMessage`
         as received (text and tool calls, the last one maybe cut short); else None."""
+
+
+class MalformedEventError(StreamInterruptedError, MalformedResponseError):
+    """A stream event that is not valid JSON, or not of the endpoint's chunk shape.
+
+    The stream stops there, so it is also a :class:`StreamInterruptedError` and carries
+    what arrived before the bad event (``text``, ``usage``, ``partial_message``).
+    """
 
 
 SignatureFailure = Literal[
@@ -316,6 +346,19 @@ def error_details(body: Any) -> tuple[str | None, str | None]:
     if isinstance(body, str) and body.strip():
         return None, body.strip()
     return None, None
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """Where and why a decoded body failed its model: ``choices.0.text: Input should be...``.
+
+    The first error only: pydantic's own first line just counts the errors.
+    """
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
 
 
 def _is_context_overflow(code: str | None, message: str | None) -> bool:

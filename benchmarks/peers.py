@@ -141,7 +141,7 @@ class RawHttpx(Peer):
 class HttpxSSE(RawHttpx):
     """What our client would cost on httpx-sse: its SSE framing, then the same typed chunks.
 
-    The core does its own framing on bytes (``atoma_integrations/_streaming.py`` says why);
+    The core does its own framing on bytes (``atoma_integrations/_sse.py`` says why);
     this peer is the measured alternative the issue asked to weigh. Requests, clients and
     clean-up are the floor's; only the stream decoding differs.
     """

@@ -178,8 +178,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     ) -> ChatResponseAsyncGen:
         params = self._params(messages, kwargs, stream=True)
         client = async_client_for(self._client_settings())
-        stream = client.chat.completions.create_stream(**params)
-        await stream.start()
+        stream = await client.chat.completions.create_stream(**params)
         return achat_responses(stream)
 
     # -- LlamaIndex's chat API ---------------------------------------------------------

@@ -158,8 +158,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         params = self._params(prompt, formatted, kwargs)
         prepare_stream(params, stream_usage=self.stream_usage)
         client = async_client_for(self._client_settings())
-        stream = client.completions.create_stream(**params)
-        await stream.start()
+        stream = await client.completions.create_stream(**params)
         return _aresponses(stream)
 
     # -- LlamaIndex's completion API ----------------------------------------------------

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from atoma_integrations._config import resolve_timeout
-from atoma_integrations.errors import AtomaError
+from atoma_integrations.errors import MalformedResponseError, validation_detail
 
 __all__ = ["build_body", "parse_json", "parse_response"]
 
@@ -56,25 +56,26 @@ def build_body(
 
 
 def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
-    """Decode a successful response body into ``model``."""
+    """Decode a successful response's body into ``model``, straight from its bytes.
+
+    With :func:`parse_json`, the one place a whole (not streamed) body is decoded: a check
+    that must see the raw body before it is parsed belongs here.
+    """
+    content = response.content
     try:
-        return model.model_validate_json(response.content)
+        return model.model_validate_json(content)
     except ValidationError as exc:
-        # The first error's place and reason: pydantic's first line only counts errors.
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise AtomaError(
+        what = "JSON" if model is _JSONDocument else f"a valid {model.__name__}"
+        raise MalformedResponseError(
             f"The server's {response.status_code} response to {response.request.url.path} "
-            f"is not a valid {model.__name__} ({where}: {first['msg']}) "
-            f"(body starts {response.content[:200]!r})"
+            f"is not {what} ({validation_detail(exc)}) (body starts {content[:200]!r})"
         ) from exc
+
+
+class _JSONDocument(RootModel[Any]):
+    """Any JSON document: for the routes whose answer is read leniently, by hand."""
 
 
 def parse_json(response: httpx.Response) -> Any:
     """A successful response's body as plain JSON."""
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise AtomaError(
-            f"The response from {response.request.url.path} is not JSON: {response.content[:200]!r}"
-        ) from exc
+    return parse_response(_JSONDocument, response).root

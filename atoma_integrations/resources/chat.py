@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import httpx
 from typing_extensions import Required, Unpack
 
 from atoma_integrations._config import TimeoutTypes
-from atoma_integrations._streaming import AsyncChatCompletionStream, ChatCompletionStream
+from atoma_integrations._streaming import (
+    AsyncChatCompletionStream,
+    AsyncStreamOpener,
+    ChatCompletionStream,
+)
+from atoma_integrations.resources._base import AsyncAPIResource, SyncAPIResource
 from atoma_integrations.resources._shared import build_body, parse_response
 from atoma_integrations.types import ChatCompletion, ChatCompletionRequest
 from atoma_integrations.types.chat import (
@@ -94,6 +99,9 @@ class ChatCompletionParams(TypedDict, total=False):
     """Timeout for this call only, in seconds or as an httpx.Timeout."""
 
 
+PATH = "/chat/completions"
+
+
 def build_chat_body(
     params: ChatCompletionParams, *, stream: bool
 ) -> tuple[bytes, httpx.Timeout | None]:
@@ -101,53 +109,39 @@ def build_chat_body(
     return build_body(ChatCompletionRequest, params, stream=stream, resource="chat.completions")
 
 
-class ChatCompletions:
+class ChatCompletions(SyncAPIResource):
     """``client.chat.completions``: full and streamed chat completions."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
-        self._url = f"{client.base_url}/chat/completions"
 
     def create(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletion:
         """Answer ``messages`` and return the whole response."""
         body, timeout = build_chat_body(params, stream=False)
-        response = self._client._send("POST", self._url, content=body, timeout=timeout)
-        return parse_response(ChatCompletion, response)
+        return parse_response(ChatCompletion, self._post(PATH, body, timeout))
 
     def create_stream(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletionStream:
         """Answer ``messages`` as a stream of chunks; the request is sent now.
 
-        Retries happen only here, before any event arrived; never once text was delivered.
-        After the stream ends, ``stream.message`` holds the whole answer.
+        Retries and HTTP errors happen here, before any event arrived; never once text
+        was delivered. After the stream ends, ``stream.message`` holds the whole answer.
         """
         body, timeout = build_chat_body(params, stream=True)
-        response = self._client._send("POST", self._url, content=body, timeout=timeout, stream=True)
-        return ChatCompletionStream(response)
+        return self._post_stream(PATH, body, timeout, ChatCompletionStream)
 
 
-class AsyncChatCompletions:
+class AsyncChatCompletions(AsyncAPIResource):
     """``client.chat.completions`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
-        self._url = f"{client.base_url}/chat/completions"
 
     async def create(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletion:
         """Answer ``messages`` and return the whole response."""
         body, timeout = build_chat_body(params, stream=False)
-        response = await self._client._send("POST", self._url, content=body, timeout=timeout)
-        return parse_response(ChatCompletion, response)
+        return parse_response(ChatCompletion, await self._post(PATH, body, timeout))
 
-    def create_stream(self, **params: Unpack[ChatCompletionParams]) -> AsyncChatCompletionStream:
-        """Answer ``messages`` as a stream; parameters are checked now, the request is sent
-        on ``async with`` or on the first ``async for`` step."""
+    def create_stream(
+        self, **params: Unpack[ChatCompletionParams]
+    ) -> AsyncStreamOpener[AsyncChatCompletionStream]:
+        """Answer ``messages`` as a stream: parameters are checked now, and the request is
+        sent (with its retries) by ``async with ... as stream`` or ``await``."""
         body, timeout = build_chat_body(params, stream=True)
-        client, url = self._client, self._url
-
-        def open_response() -> Awaitable[httpx.Response]:
-            return client._send("POST", url, content=body, timeout=timeout, stream=True)
-
-        return AsyncChatCompletionStream(open_response)
+        return self._post_stream(PATH, body, timeout, AsyncChatCompletionStream)
 
 
 class Chat:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 import httpx
 from typing_extensions import Required, Unpack
 
 from atoma_integrations._config import TimeoutTypes
-from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
+from atoma_integrations._streaming import (
+    AsyncCompletionStream,
+    AsyncStreamOpener,
+    CompletionStream,
+)
+from atoma_integrations.resources._base import AsyncAPIResource, SyncAPIResource
 from atoma_integrations.resources._shared import build_body, parse_response
 from atoma_integrations.types import Completion, CompletionRequest
 from atoma_integrations.types.chat import StreamOptions
-
-if TYPE_CHECKING:
-    from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 
 __all__ = ["AsyncCompletions", "CompletionParams", "Completions", "build_completion_body"]
 
@@ -51,6 +53,9 @@ class CompletionParams(TypedDict, total=False):
     """Timeout for this call only, in seconds or as an httpx.Timeout."""
 
 
+PATH = "/completions"
+
+
 def build_completion_body(
     params: CompletionParams, *, stream: bool
 ) -> tuple[bytes, httpx.Timeout | None]:
@@ -58,56 +63,36 @@ def build_completion_body(
     return build_body(CompletionRequest, params, stream=stream, resource="completions")
 
 
-class Completions:
+class Completions(SyncAPIResource):
     """``client.completions``: full and streamed text completions."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
 
     def create(self, **params: Unpack[CompletionParams]) -> Completion:
         """Complete ``prompt`` and return the whole response."""
         body, timeout = build_completion_body(params, stream=False)
-        client = self._client
-        response = client._send("POST", client._completions_url, content=body, timeout=timeout)
-        return parse_response(Completion, response)
+        return parse_response(Completion, self._post(PATH, body, timeout))
 
     def create_stream(self, **params: Unpack[CompletionParams]) -> CompletionStream:
         """Complete ``prompt`` as a stream of chunks; the request is sent now.
 
-        Retries happen only here, before any event arrived; never once text was delivered.
+        Retries and HTTP errors happen here, before any event arrived; never once text
+        was delivered. Use the stream in a ``with`` block (or close it).
         """
         body, timeout = build_completion_body(params, stream=True)
-        client = self._client
-        response = client._send(
-            "POST", client._completions_url, content=body, timeout=timeout, stream=True
-        )
-        return CompletionStream(response)
+        return self._post_stream(PATH, body, timeout, CompletionStream)
 
 
-class AsyncCompletions:
+class AsyncCompletions(AsyncAPIResource):
     """``client.completions`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
 
     async def create(self, **params: Unpack[CompletionParams]) -> Completion:
         """Complete ``prompt`` and return the whole response."""
         body, timeout = build_completion_body(params, stream=False)
-        client = self._client
-        response = await client._send(
-            "POST", client._completions_url, content=body, timeout=timeout
-        )
-        return parse_response(Completion, response)
+        return parse_response(Completion, await self._post(PATH, body, timeout))
 
-    def create_stream(self, **params: Unpack[CompletionParams]) -> AsyncCompletionStream:
-        """Complete ``prompt`` as a stream; parameters are checked now, the request is sent
-        on ``async with`` or on the first ``async for`` step."""
+    def create_stream(
+        self, **params: Unpack[CompletionParams]
+    ) -> AsyncStreamOpener[AsyncCompletionStream]:
+        """Complete ``prompt`` as a stream: parameters are checked now, and the request is
+        sent (with its retries) by ``async with ... as stream`` or ``await``."""
         body, timeout = build_completion_body(params, stream=True)
-        client = self._client
-
-        def open_response() -> Awaitable[httpx.Response]:
-            return client._send(
-                "POST", client._completions_url, content=body, timeout=timeout, stream=True
-            )
-
-        return AsyncCompletionStream(open_response)
+        return self._post_stream(PATH, body, timeout, AsyncCompletionStream)

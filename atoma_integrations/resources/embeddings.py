@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 import httpx
 from typing_extensions import Required, Unpack
 
 from atoma_integrations._config import TimeoutTypes
-from atoma_integrations.errors import AtomaError
+from atoma_integrations.errors import MalformedResponseError
+from atoma_integrations.resources._base import AsyncAPIResource, SyncAPIResource
 from atoma_integrations.resources._shared import build_body, parse_response
 from atoma_integrations.types import CreateEmbeddingResponse, EmbeddingRequest
-
-if TYPE_CHECKING:
-    from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 
 __all__ = [
     "AsyncEmbeddings",
@@ -22,6 +20,9 @@ __all__ = [
     "build_embedding_body",
     "checked_embeddings",
 ]
+
+
+PATH = "/embeddings"
 
 
 class EmbeddingParams(TypedDict, total=False):
@@ -62,7 +63,7 @@ def checked_embeddings(response: httpx.Response, expected: int) -> CreateEmbeddi
     result = parse_response(CreateEmbeddingResponse, response)
     indexes = [item.index for item in result.data]
     if indexes != list(range(expected)):
-        raise AtomaError(
+        raise MalformedResponseError(
             f"The server's answer to {response.request.url.path} holds {len(indexes)} "
             f"vector(s) with indexes {_summary(indexes)} for {expected} input(s): "
             f"expected one per input, indexes 0 to {expected - 1}"
@@ -75,33 +76,19 @@ def _summary(indexes: list[int]) -> str:
     return f"[{shown}{', ...' if len(indexes) > 8 else ''}]"
 
 
-class Embeddings:
+class Embeddings(SyncAPIResource):
     """``client.embeddings``: vectors for texts."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
 
     def create(self, **params: Unpack[EmbeddingParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a text or a list of texts); ``data`` is in input order."""
         body, timeout, expected = build_embedding_body(params)
-        client = self._client
-        response = client._send(
-            "POST", f"{client.base_url}/embeddings", content=body, timeout=timeout
-        )
-        return checked_embeddings(response, expected)
+        return checked_embeddings(self._post(PATH, body, timeout), expected)
 
 
-class AsyncEmbeddings:
+class AsyncEmbeddings(AsyncAPIResource):
     """``client.embeddings`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
 
     async def create(self, **params: Unpack[EmbeddingParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a text or a list of texts); ``data`` is in input order."""
         body, timeout, expected = build_embedding_body(params)
-        client = self._client
-        response = await client._send(
-            "POST", f"{client.base_url}/embeddings", content=body, timeout=timeout
-        )
-        return checked_embeddings(response, expected)
+        return checked_embeddings(await self._post(PATH, body, timeout), expected)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from atoma_integrations.resources._base import AsyncAPIResource, SyncAPIResource
 from atoma_integrations.resources._shared import parse_json, parse_response
 from atoma_integrations.types import Model, ModelList
 
-if TYPE_CHECKING:
-    from atoma_integrations._client import AsyncAtomaClient, AtomaClient
-
 __all__ = ["AsyncModels", "Models"]
+
+PATH = "/models"
+CONTEXT_LENGTHS_PATH = "/open_router/models"
 
 
 def _context_lengths(body: Any) -> dict[str, int]:
@@ -23,39 +24,25 @@ def _context_lengths(body: Any) -> dict[str, int]:
     return lengths
 
 
-class Models:
+class Models(SyncAPIResource):
     """``client.models``: what the server serves."""
-
-    def __init__(self, client: AtomaClient) -> None:
-        self._client = client
 
     def list(self) -> list[Model]:
         """``GET {base_url}/models``: the model ids this server accepts."""
-        client = self._client
-        response = client._send("GET", f"{client.base_url}/models")
-        return parse_response(ModelList, response).data
+        return parse_response(ModelList, self._get(PATH)).data
 
     def context_lengths(self) -> dict[str, int]:
         """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
-        client = self._client
-        response = client._send("GET", f"{client.base_url}/open_router/models")
-        return _context_lengths(parse_json(response))
+        return _context_lengths(parse_json(self._get(CONTEXT_LENGTHS_PATH)))
 
 
-class AsyncModels:
+class AsyncModels(AsyncAPIResource):
     """``client.models`` of the async client."""
-
-    def __init__(self, client: AsyncAtomaClient) -> None:
-        self._client = client
 
     async def list(self) -> list[Model]:
         """``GET {base_url}/models``: the model ids this server accepts."""
-        client = self._client
-        response = await client._send("GET", f"{client.base_url}/models")
-        return parse_response(ModelList, response).data
+        return parse_response(ModelList, await self._get(PATH)).data
 
     async def context_lengths(self) -> dict[str, int]:
         """Context window per model id, from Atoma's ``GET {base_url}/open_router/models``."""
-        client = self._client
-        response = await client._send("GET", f"{client.base_url}/open_router/models")
-        return _context_lengths(parse_json(response))
+        return _context_lengths(parse_json(await self._get(CONTEXT_LENGTHS_PATH)))

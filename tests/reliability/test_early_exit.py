@@ -168,7 +168,7 @@ async def test_async_exception_inside_the_loop(endless: FaultServer) -> None:
         await _async_assert_hung_up_after(endless, left_at)
 
 
-@pytest.mark.parametrize("with_block", [True, False], ids=["async-with", "bare-async-for"])
+@pytest.mark.parametrize("with_block", [True, False], ids=["async-with", "awaited-async-for"])
 async def test_async_cancelling_the_task(endless: FaultServer, with_block: bool) -> None:
     received = asyncio.Event()
 
@@ -180,7 +180,7 @@ async def test_async_cancelling_the_task(endless: FaultServer, with_block: bool)
                     async for _ in stream:
                         received.set()
             else:
-                async for _ in client.completions.create_stream(**PARAMS):
+                async for _ in await client.completions.create_stream(**PARAMS):
                     received.set()
 
         task = asyncio.create_task(consume())
@@ -208,7 +208,7 @@ async def test_async_timeout_around_the_loop(endless: FaultServer) -> None:
 
 async def test_async_explicit_aclose(endless: FaultServer) -> None:
     async with AsyncAtomaClient(base_url=endless.url, max_retries=0) as client:
-        stream = client.completions.create_stream(**PARAMS)
+        stream = await client.completions.create_stream(**PARAMS)
         await stream.__anext__()
         await stream.aclose()
         left_at = time.monotonic()
@@ -219,7 +219,7 @@ async def test_async_explicit_aclose(endless: FaultServer) -> None:
 
 async def test_async_drop_the_last_reference(endless: FaultServer) -> None:
     async with AsyncAtomaClient(base_url=endless.url, max_retries=0) as client:
-        stream = client.completions.create_stream(**PARAMS)
+        stream = await client.completions.create_stream(**PARAMS)
         await stream.__anext__()
         await stream.__anext__()
         del stream  # no aclose(), no async with: the event loop must close it
@@ -227,19 +227,18 @@ async def test_async_drop_the_last_reference(endless: FaultServer) -> None:
         await _async_assert_hung_up_after(endless, left_at)
 
 
-async def test_async_break_from_bare_async_for_then_drop(endless: FaultServer) -> None:
+async def test_async_break_from_awaited_async_for_then_drop(endless: FaultServer) -> None:
     async with AsyncAtomaClient(base_url=endless.url, max_retries=0) as client:
-        async for _ in client.completions.create_stream(**PARAMS):
+        async for _ in await client.completions.create_stream(**PARAMS):
             break
         left_at = time.monotonic()
         await _async_assert_hung_up_after(endless, left_at)
 
 
-async def test_async_stream_created_but_never_started_sends_nothing(endless: FaultServer) -> None:
+async def test_async_stream_created_but_never_opened_sends_nothing(endless: FaultServer) -> None:
     async with AsyncAtomaClient(base_url=endless.url, max_retries=0) as client:
-        stream = client.completions.create_stream(**PARAMS)
-        await stream.aclose()
-        del stream
+        opener = client.completions.create_stream(**PARAMS)
+        del opener
         await asyncio.sleep(0.05)
     assert endless.requests == []
 
@@ -286,7 +285,7 @@ async def test_iterating_create_stream_directly_reads_every_chunk(
             texts = [c.choices[0].text for c in client.completions.create_stream(**PARAMS)]
     else:
         async with AsyncAtomaClient(base_url=fault_server.url, max_retries=0) as aclient:
-            opening = aclient.completions.create_stream(**PARAMS).start()
-            texts = [c.choices[0].text async for c in await opening]
+            opener = aclient.completions.create_stream(**PARAMS)
+            texts = [c.choices[0].text async for c in await opener]
     assert texts == ["a", "b", "c", ""]
     assert not fault_server.requests[0].disconnected

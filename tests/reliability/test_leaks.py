@@ -167,13 +167,13 @@ async def test_1000_async_streams_abandoned_at_random_leave_nothing_open(
 
         async def one(way: str, at: int) -> None:
             if way == "never-read-drop":
-                resource.create_stream(**params)  # never started: sends nothing
-                await resource.create_stream(**params).start()  # started, dropped
+                resource.create_stream(**params)  # never opened: sends nothing
+                await resource.create_stream(**params)  # opened, dropped
             elif way == "never-read":
                 async with resource.create_stream(**params):
                     pass
             elif way in ("drop", "close"):
-                stream = resource.create_stream(**params)
+                stream = await resource.create_stream(**params)
                 i = 0
                 async for _ in stream:
                     if i == at:

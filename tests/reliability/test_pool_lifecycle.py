@@ -109,7 +109,7 @@ loop.close()
 from atoma_integrations import AsyncAtomaClient
 async def main():
     async with AsyncAtomaClient(base_url=URL) as client:
-        stream = client.completions.create_stream(**PARAMS)
+        stream = await client.completions.create_stream(**PARAMS)
         await stream.__anext__()
         del stream
 asyncio.run(main())

@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atoma_integrations import ChatCompletionMessage, CompletionChunk, Usage
-from atoma_integrations._streaming import ChatStreamState, SSEDecoder, StreamState
+from atoma_integrations._chat_stream_state import ChatStreamState
+from atoma_integrations._sse import SSEDecoder
+from atoma_integrations._stream_state import StreamState
 
 # Modest example counts: the suite runs on a 2-core CI machine.
 SPLIT_SETTINGS = settings(

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from atoma_integrations import ChatCompletionMessage, StreamInterruptedError
-from atoma_integrations._streaming import ChatStreamState, SSEDecoder
+from atoma_integrations import ChatCompletionMessage, MalformedEventError, StreamInterruptedError
+from atoma_integrations._chat_stream_state import ChatStreamState
+from atoma_integrations._sse import SSEDecoder
 from tests.unit._mock_server import MockServer, chat_chunk, sse, stream_reply, tool_delta
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -162,11 +163,15 @@ def test_error_event_and_malformed_event_raise_with_what_arrived() -> None:
     with pytest.raises(StreamInterruptedError, match="node went away") as info:
         collect(MockServer([stream_reply([sse(chat_chunk("ok "), error)])]))
     assert info.value.text == "ok " and info.value.body == error
-    with pytest.raises(StreamInterruptedError, match="malformed"):
+    with pytest.raises(StreamInterruptedError, match="malformed") as malformed:
         collect(MockServer([stream_reply([sse(chat_chunk("ok "), "{not json")])]))
+    assert isinstance(malformed.value, MalformedEventError)
+    assert malformed.value.partial_message.content == "ok "
     bad_shape = {"choices": [{"index": 0, "delta": {"content": 5}}]}
-    with pytest.raises(StreamInterruptedError, match="chat completion chunk shape"):
+    with pytest.raises(StreamInterruptedError, match="chat completion chunk shape") as shape:
         collect(MockServer([stream_reply([sse(bad_shape)])]))
+    assert isinstance(shape.value, MalformedEventError)
+    assert "choices.0.delta.content" in str(shape.value)
 
 
 def test_n_greater_than_one_keeps_a_message_per_choice() -> None:

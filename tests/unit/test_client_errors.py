@@ -11,11 +11,13 @@ from atoma_integrations import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AtomaError,
     AuthenticationError,
     BadRequestError,
     ContextLengthExceededError,
     InsufficientBalanceError,
     InternalServerError,
+    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -169,6 +171,8 @@ async def test_async_errors_are_typed_too() -> None:
     with pytest.raises(AuthenticationError):
         async with client.completions.create_stream(model="m", prompt="p"):
             pass
+    with pytest.raises(AuthenticationError):
+        await client.completions.create_stream(model="m", prompt="p")
 
 
 def test_stream_open_error_is_typed() -> None:
@@ -179,5 +183,20 @@ def test_stream_open_error_is_typed() -> None:
 
 def test_invalid_success_body_is_an_atoma_error_not_a_crash() -> None:
     server = MockServer([json_reply(200, {"choices": "nope"})])
-    with pytest.raises(Exception, match="not a valid Completion"):
+    with pytest.raises(MalformedResponseError, match="not a valid Completion") as info:
         server.client().completions.create(model="m", prompt="p")
+    assert isinstance(info.value, AtomaError)
+    assert "choices" in str(info.value) and "/completions" in str(info.value)
+
+
+def test_success_body_that_is_not_json_is_a_malformed_response() -> None:
+    server = MockServer([httpx.Response(200, content=b"<html>gateway</html>")])
+    with pytest.raises(MalformedResponseError, match="not a valid Completion") as info:
+        server.client().completions.create(model="m", prompt="p")
+    assert "<html>gateway" in str(info.value)
+
+
+def test_models_answer_that_is_not_json_is_a_malformed_response() -> None:
+    server = MockServer([httpx.Response(200, content=b"not json")])
+    with pytest.raises(MalformedResponseError, match="/open_router/models is not JSON"):
+        server.client().models.context_lengths()

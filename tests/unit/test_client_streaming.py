@@ -7,7 +7,12 @@ import gc
 import httpx
 import pytest
 
-from atoma_integrations import AtomaError, StreamInterruptedError
+from atoma_integrations import (
+    AtomaError,
+    MalformedEventError,
+    MalformedResponseError,
+    StreamInterruptedError,
+)
 from tests.unit._mock_server import MockServer, chunk, sse, stream_reply
 
 USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
@@ -95,6 +100,25 @@ def test_malformed_event_raises_instead_of_being_skipped() -> None:
         collect(MockServer([stream_reply([body])]))
     assert info.value.text == "ok "
     assert isinstance(info.value, AtomaError)
+    assert isinstance(info.value, MalformedEventError)
+    assert isinstance(info.value, MalformedResponseError)
+    assert "not json" in str(info.value)
+
+
+def test_event_of_the_wrong_shape_is_a_malformed_event_naming_the_field() -> None:
+    body = sse(chunk("ok "), {"choices": [{"index": 0, "text": 5}]})
+    with pytest.raises(
+        MalformedEventError, match=r"completion chunk shape \(choices\.0\.text"
+    ) as info:
+        collect(MockServer([stream_reply([body])]))
+    assert info.value.text == "ok "
+
+
+def test_error_event_is_an_interruption_not_a_malformed_event() -> None:
+    error = {"error": {"code": "INTERNAL_ERROR", "message": "node went away"}}
+    with pytest.raises(StreamInterruptedError) as info:
+        collect(MockServer([stream_reply([sse(chunk("ok "), error)])]))
+    assert not isinstance(info.value, MalformedResponseError)
 
 
 def test_error_event_inside_the_stream_raises_with_its_message() -> None:
@@ -147,13 +171,24 @@ async def test_async_stream_collects_text_and_usage() -> None:
     assert stream.usage is not None and stream.usage.total_tokens == 7
 
 
-async def test_async_stream_without_context_manager_sends_on_first_step() -> None:
+async def test_async_stream_is_sent_when_awaited_not_when_created() -> None:
     server = MockServer([stream_reply([sse(chunk("x", "stop"))])])
-    stream = server.async_client().completions.create_stream(model="m", prompt="p")
+    opener = server.async_client().completions.create_stream(model="m", prompt="p")
     assert server.requests == []
-    assert [c.choices[0].text async for c in stream] == ["x"]
+    stream = await opener
     assert len(server.requests) == 1
+    assert stream.response.status_code == 200
+    assert [c.choices[0].text async for c in stream] == ["x"]
     assert server.streams[0].closed
+
+
+async def test_async_stream_not_opened_cannot_be_iterated_and_says_how_to_open_it() -> None:
+    server = MockServer([stream_reply([sse(chunk("x", "stop"))])])
+    opener = server.async_client().completions.create_stream(model="m", prompt="p")
+    with pytest.raises(TypeError, match="async with"):
+        async for _ in opener:  # type: ignore[attr-defined]
+            pass
+    assert server.requests == []
 
 
 async def test_async_break_closes_the_response() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atoma_integrations._streaming import SSEDecoder
+from atoma_integrations._sse import SSEDecoder
 
 
 def decode_all(pieces: list[bytes]) -> list[bytes]:

@@ -1,0 +1,78 @@
+"""The base of every resource: the one way a resource sends a request.
+
+A resource names its route as a path under the client's ``base_url`` (``"/completions"``)
+and sends through the client's ``request`` verb, which owns the URL, headers, retries and
+error mapping. Streams go through ``_post_stream``: the sync client opens the stream at
+once, the async one hands back an :class:`AsyncStreamOpener` (see ``_streaming.py`` for
+the opening rule, the same for both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from atoma_integrations._streaming import AsyncStreamOpener
+
+if TYPE_CHECKING:
+    from atoma_integrations._client import AsyncAtomaClient, AtomaClient
+    from atoma_integrations._streaming import _AsyncStream, _SyncStream
+
+__all__ = ["AsyncAPIResource", "SyncAPIResource"]
+
+_SyncStreamT = TypeVar("_SyncStreamT", bound="_SyncStream[Any]")
+_AsyncStreamT = TypeVar("_AsyncStreamT", bound="_AsyncStream[Any]")
+
+
+class SyncAPIResource:
+    """A resource of :class:`~atoma_integrations.AtomaClient` (``completions``, ...)."""
+
+    def __init__(self, client: AtomaClient) -> None:
+        self._client = client
+
+    def _get(self, path: str) -> httpx.Response:
+        return self._client.request("GET", path)
+
+    def _post(self, path: str, body: bytes, timeout: httpx.Timeout | None) -> httpx.Response:
+        return self._client.request("POST", path, content=body, timeout=timeout)
+
+    def _post_stream(
+        self,
+        path: str,
+        body: bytes,
+        timeout: httpx.Timeout | None,
+        stream_type: Callable[[httpx.Response], _SyncStreamT],
+    ) -> _SyncStreamT:
+        """Send now (retries included) and return the open stream."""
+        response = self._client.request("POST", path, content=body, timeout=timeout, stream=True)
+        return stream_type(response)
+
+
+class AsyncAPIResource:
+    """A resource of :class:`~atoma_integrations.AsyncAtomaClient`."""
+
+    def __init__(self, client: AsyncAtomaClient) -> None:
+        self._client = client
+
+    async def _get(self, path: str) -> httpx.Response:
+        return await self._client.request("GET", path)
+
+    async def _post(self, path: str, body: bytes, timeout: httpx.Timeout | None) -> httpx.Response:
+        return await self._client.request("POST", path, content=body, timeout=timeout)
+
+    def _post_stream(
+        self,
+        path: str,
+        body: bytes,
+        timeout: httpx.Timeout | None,
+        stream_type: Callable[[httpx.Response], _AsyncStreamT],
+    ) -> AsyncStreamOpener[_AsyncStreamT]:
+        """The opener that sends the request on ``async with`` or ``await``."""
+        client = self._client
+
+        def send() -> Awaitable[httpx.Response]:
+            return client.request("POST", path, content=body, timeout=timeout, stream=True)
+
+        return AsyncStreamOpener(send, stream_type)
