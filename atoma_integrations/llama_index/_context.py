@@ -1,8 +1,9 @@
 """Context windows for the LlamaIndex LLMs: asked of the server once per base URL.
 
 Atoma publishes each model's context length at ``{base_url}/open_router/models``; a local
-llama.cpp or vLLM server has no such list, and then a documented default is assumed, with
-one warning per base URL and model.
+llama.cpp or vLLM server has no such list, and then the package's table of the models Atoma
+documents answers, else a documented default is assumed, with one warning per base URL
+and model.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from atoma_integrations._adapters import ClientSettings, sync_client_for
+from atoma_integrations._profiles import chat_model_profile
 from atoma_integrations.errors import AtomaError, NotFoundError
 
 __all__ = [
@@ -33,9 +35,10 @@ DEFAULT_CONTEXT_WINDOW = 4096
 
 
 def context_window_for(settings: ClientSettings, model: str, llm_class: str) -> int:
-    """The context window of ``model`` on this server: published, or the default (warned)."""
+    """The context window of ``model``: published by the server, documented, or the default
+    (warned)."""
     lengths = _server_context_lengths(settings)
-    window = _lookup(lengths, model)
+    window = _lookup(lengths, model) or _documented_window(model)
     if window is not None:
         return window
     _warn_default_once(settings.base_url or "", model, lengths, llm_class)
@@ -43,8 +46,17 @@ def context_window_for(settings: ClientSettings, model: str, llm_class: str) -> 
 
 
 def known_context_window(settings: ClientSettings, model: str) -> int | None:
-    """The window if the server's list was already read, else None; never sends a request."""
-    return _lookup(_CONTEXT_LENGTHS.get(settings.base_url or ""), model)
+    """The window if the server's list was already read or Atoma documents the model, else
+    None; never sends a request."""
+    return _lookup(_CONTEXT_LENGTHS.get(settings.base_url or ""), model) or _documented_window(
+        model
+    )
+
+
+def _documented_window(model: str) -> int | None:
+    """The context window of a model Atoma documents (the package's static table)."""
+    profile = chat_model_profile(model)
+    return profile.max_input_tokens if profile is not None else None
 
 
 # base URL -> {model id: context length}, or None when the server publishes no list.
