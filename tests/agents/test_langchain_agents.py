@@ -74,8 +74,9 @@ def chat(server: ScriptedServer, **kwargs: Any) -> ChatAtoma:
 def react_agent(model: ChatAtoma, **kwargs: Any) -> Any:
     # Deprecated in favour of create_agent since LangGraph 1.0, still what many users run.
     from langgraph.prebuilt import create_react_agent
+    from langgraph.warnings import LangGraphDeprecatedSinceV10
 
-    with pytest.warns(Warning):
+    with pytest.warns(LangGraphDeprecatedSinceV10):
         return create_react_agent(model, list(TOOLS), **kwargs)
 
 
