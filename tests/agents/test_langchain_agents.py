@@ -261,7 +261,7 @@ def test_react_agent_runs_the_loop(play: Play) -> None:
 
 
 async def test_react_agent_runs_the_loop_async(play: Play) -> None:
-    server = play(WEATHER_LOOP, reasoning_field="reasoning", done_marker=False)
+    server = play(WEATHER_LOOP, reasoning_field="reasoning")
     agent = react_agent(chat(server))
     with server.checked():
         result = await agent.ainvoke(INPUT)

@@ -133,7 +133,7 @@ async def test_function_agent_sends_reasoning_back_when_asked(play: Play) -> Non
 
 @pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "whole"])
 async def test_react_agent_runs_the_loop(play: Play, streaming: bool) -> None:
-    server = play(REACT_LOOP, done_marker=False)
+    server = play(REACT_LOOP, done_marker=True)
     agent = ReActAgent(tools=list(TOOLS), llm=llm(server), streaming=streaming)
     with server.checked():
         result, events = await run(agent)

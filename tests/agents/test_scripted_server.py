@@ -37,7 +37,7 @@ def post(url: str, body: dict[str, Any]) -> httpx.Response:
 
 
 def test_a_valid_loop_passes_and_is_played_in_atomas_wire_style(play: Play) -> None:
-    server = play(LOOP, reasoning_field="both")
+    server = play(LOOP, reasoning_field="both", done_marker=True)
     first = post(server.url, {"messages": [USER], "tools": [TOOL]}).json()
     message = first["choices"][0]["message"]
     assert (message["reasoning"], message["reasoning_content"]) == ("Look it up.", "Look it up.")

@@ -6,7 +6,7 @@ requests, each built from the answers before it. A tiny local model cannot drive
 what matters: whether the history an adapter sends back is one a strict server accepts.
 So this server plays a script, one :class:`Turn` per request, in Atoma's wire style
 (vLLM's ``reasoning_content`` and/or ``reasoning`` on deltas and messages, the usage on
-the last chunk, ``[DONE]`` optional), and checks each request before answering it:
+the last chunk, no ``[DONE]`` unless asked), and checks each request before answering it:
 
 - message shapes: roles, content types (text, ``image_url`` parts), tool-call fields;
 - every tool result answers a tool call of the assistant message before it, and the tool
@@ -98,8 +98,9 @@ class ScriptedServer:
     both, >= 0.16 ``reasoning``."""
     reasoning_in_history: bool = False
     """The client was told to send reasoning back (``send_reasoning=True``)."""
-    done_marker: bool = True
-    """End streams with ``data: [DONE]`` (Atoma's proxy sometimes does not)."""
+    done_marker: bool = False
+    """End streams with ``data: [DONE]``, as OpenAI and vLLM do (Atoma's proxy ends them
+    without it)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     """The JSON body of every chat request, in order."""
     violations: list[str] = field(default_factory=list)
