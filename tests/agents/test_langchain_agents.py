@@ -324,3 +324,20 @@ def test_a_violation_fails_the_agent_run_with_its_message(play: Play) -> None:
     ]
     with pytest.raises(AssertionError, match="call_nobody_made"), server.checked():
         model.invoke(history)
+
+
+# -- middleware sized from the profile ---------------------------------------------------------
+
+
+def test_summarization_middleware_takes_its_window_from_the_profile() -> None:
+    from langchain.agents.middleware import SummarizationMiddleware
+
+    documented = ChatAtoma(model=MODEL, api_key="sk-scripted")
+    SummarizationMiddleware(model=documented, trigger=("fraction", 0.8))
+    own = ChatAtoma(model="my-deployment", api_key="sk-scripted")
+    with pytest.raises(ValueError, match="profile"):
+        SummarizationMiddleware(model=own, trigger=("fraction", 0.8))
+    sized = ChatAtoma(
+        model="my-deployment", api_key="sk-scripted", profile={"max_input_tokens": 8192}
+    )
+    SummarizationMiddleware(model=sized, trigger=("fraction", 0.8))
