@@ -16,6 +16,7 @@ from langchain.agents import create_agent
 from langchain.agents.middleware import ModelRequest, ModelResponse, wrap_model_call
 from langchain_core.messages import AIMessage, ToolMessage
 from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
+from llama_index.core.base.llms.types import MessageRole
 
 from atoma_integrations.langchain import ChatAtoma
 from atoma_integrations.llama_index import AtomaChat
@@ -97,4 +98,6 @@ async def test_function_agent_one_tool_step_then_the_answer(
     output = await handler
     assert [r.tool_name for r in results] == ["square"]
     assert results[0].tool_output.content == str(SQUARED[0] ** 2)
-    assert not output.tool_calls
+    # The run's tool steps are that one: the second model call answered.
+    assert output.tool_calls == results
+    assert output.response.role == MessageRole.ASSISTANT
