@@ -38,9 +38,9 @@ REQUIRED_IS_500 = (
     "tools) with a 500; one tool or a named tool works"
 )
 NO_VISION = (
-    "the suite downloads its test image from GitHub at run time, and the tiny test model "
-    "has no vision projector (llama-cpp-python refuses image parts for it); the image_url "
-    "parts on the wire are tested in the unit tests"
+    "the suite downloads its test image from GitHub while it runs, and the test machines "
+    "have no network; nor can the tiny test model see images (llama-cpp-python takes the "
+    "image_url parts, the text-only model ignores them)"
 )
 AUTO_TOOLS = (
     "needs the model to choose a tool on its own (no tool_choice): llama-cpp-python "
