@@ -26,6 +26,8 @@ reasoning                              ``additional_kwargs["reasoning_content"]`
 ``with_structured_output``             ``json_schema`` (``response_format``),
                                        ``function_calling`` (a forced tool call) or
                                        ``json_mode`` (``json_object``, with the schema)
+``profile``                            the package's table of Atoma's documented models
+``get_num_tokens_from_messages``       LangChain's approximate count (no ``transformers``)
 ``usage_metadata``                     the server's usage; in a stream, on the final chunk
                                        (``stream_usage`` asks for it with ``stream_options``)
 ``response_metadata``                  ``finish_reason``, ``model_name``, Atoma's
@@ -48,6 +50,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -78,6 +81,7 @@ from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_st
 from atoma_integrations.langchain._chat_chunks import PROVIDER, ChunkMapper, chat_result
 from atoma_integrations.langchain._chat_messages import wire_messages
 from atoma_integrations.langchain._errors import typed_errors
+from atoma_integrations.langchain._profile import approximate_token_count, langchain_profile
 from atoma_integrations.resources import ChatCompletionParams
 
 __all__ = ["ChatAtoma"]
@@ -184,6 +188,19 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
                 (o["model_name"] for o in outputs if o.get("model_name")), self.model
             ),
         }
+
+    # --- profile and token counts (no request, no tokenizer) --------------------------
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """The profile of a model id Atoma documents; None for others (pass ``profile=``)."""
+        return langchain_profile(self.model)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """About how many prompt tokens ``messages`` and ``tools`` take (LangChain's
+        approximate counter: the base class's needs ``transformers``)."""
+        return approximate_token_count(messages, tools)
 
     # --- requests ------------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """Context windows for the LlamaIndex LLMs: asked of the server once per base URL.
 
 Atoma publishes each model's context length at ``{base_url}/open_router/models``; a local
-llama.cpp or vLLM server has no such list, and then a documented default is assumed, with
-one warning per base URL and model. What was read and warned is kept in the process-wide
-registry (``_registry``; ``_registry.clear()`` forgets it).
+llama.cpp or vLLM server has no such list, and then the package's table of the models Atoma
+documents answers, else a documented default is assumed, with one warning per base URL
+and model. What was read and warned is kept in the process-wide registry (``_registry``;
+``_registry.clear()`` forgets it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Mapping
 
 from atoma_integrations import _registry
+from atoma_integrations._profiles import chat_model_profile
 from atoma_integrations._settings import ClientSettings, sync_client_for, without_userinfo
 from atoma_integrations.errors import AtomaError, NotFoundError
 
@@ -33,11 +35,12 @@ DEFAULT_CONTEXT_WINDOW = 4096
 
 
 def context_window_for(settings: ClientSettings, model: str, llm_class: str) -> int:
-    """The context window of ``model`` on this server: published, or the default (warned)."""
+    """The context window of ``model``: published by the server, documented, or the default
+    (warned)."""
     # Keyed and logged by the server without user info: a URL's password is a credential.
     server = without_userinfo(settings.base_url)
     lengths = _registry.context_lengths(server, lambda: _read_context_lengths(settings))
-    window = _lookup(lengths, model)
+    window = _lookup(lengths, model) or _documented_window(model)
     if window is not None:
         return window
     _warn_default_once(server, model, lengths, llm_class)
@@ -45,8 +48,16 @@ def context_window_for(settings: ClientSettings, model: str, llm_class: str) -> 
 
 
 def known_context_window(settings: ClientSettings, model: str) -> int | None:
-    """The window if the server's list was already read, else None; never sends a request."""
-    return _lookup(_registry.cached_context_lengths(without_userinfo(settings.base_url)), model)
+    """The window if the server's list was already read or Atoma documents the model, else
+    None; never sends a request."""
+    server = without_userinfo(settings.base_url)
+    return _lookup(_registry.cached_context_lengths(server), model) or _documented_window(model)
+
+
+def _documented_window(model: str) -> int | None:
+    """The context window of a model Atoma documents (the package's static table)."""
+    profile = chat_model_profile(model)
+    return profile.max_input_tokens if profile is not None else None
 
 
 def _read_context_lengths(settings: ClientSettings) -> dict[str, int] | None:

@@ -60,6 +60,7 @@ from atoma_integrations._adapters import (
     chat_params,
     sync_client_for,
 )
+from atoma_integrations._profiles import chat_model_profile
 from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import named_tool_choice, resolve_tool_choice
 from atoma_integrations.llama_index._base import (
@@ -128,7 +129,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
             context_window=self._context_window(),
             num_output=self.max_tokens,
             is_chat_model=True,
-            is_function_calling_model=True,
+            is_function_calling_model=self._calls_tools(),
             model_name=self.model,
             system_role=MessageRole.SYSTEM,
         )
@@ -136,8 +137,16 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     def to_payload(self) -> dict[str, Any]:
         """Model details for events and traces: no key, no headers, and no request."""
         return self._payload(
-            self.class_name(), self.max_tokens, is_chat_model=True, is_function_calling=True
+            self.class_name(),
+            self.max_tokens,
+            is_chat_model=True,
+            is_function_calling=self._calls_tools(),
         )
+
+    def _calls_tools(self) -> bool:
+        """False only for a model Atoma documents without tool calling (others may call)."""
+        profile = chat_model_profile(self.model)
+        return profile is None or profile.tool_calling
 
     # -- requests ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Helpers shared by several test suites (the scripted agent server)."""

@@ -36,6 +36,20 @@ class TestChatAtomaStandardUnit(ChatModelUnitTests):
     def supports_json_mode(self) -> bool:
         return True
 
+    @property
+    def model_override_value(self) -> str:
+        return "gpt-oss-120b"
+
+    # The wire carries images in user messages (image_url parts, URL or base64); which
+    # models read them is the profile's business (image_inputs). Tool messages carry text.
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return True
+
     @pytest.mark.xfail(
         strict=True,
         reason=(

@@ -1,0 +1,1 @@
+"""Agent loops (LangChain, LangGraph, LlamaIndex) on the scripted server and the real one."""
