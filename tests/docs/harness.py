@@ -171,8 +171,6 @@ def evaluate_block(example: Example, *, stand_in: bool) -> None:
         base_url = servers.local_url
         for atoma_id, local_id in servers.model_ids.items():
             source = source.replace(f'"{atoma_id}"', f'"{local_id}"')
-    if _uses_ray(source):
-        _ensure_ray(base_url)
     code = compile(
         pad(source, example.line + example.parsed.line_offset),
         example.path,
@@ -185,6 +183,10 @@ def evaluate_block(example: Example, *, stand_in: bool) -> None:
     namespace: dict[str, Any] = {} if standalone else example.namespace
     namespace.setdefault("__name__", "__main__")
     with _Environment(base_url, servers.workdir):
+        if _uses_ray(source):
+            # Started from the working directory, as a script run there would: Ray's
+            # workers write a relative path (write_parquet("prompts.parquet")) there.
+            _ensure_ray(base_url)
         exec(code, namespace)
     namespace.pop("__builtins__", None)
 

@@ -83,4 +83,5 @@ def test_four_actors_finish_a_parquet_job_on_two_cpus_with_the_defaults(
     assert table.num_rows == ROWS
     assert sorted(table.column("prompt").to_pylist()) == sorted(f"Fact {i}:" for i in range(ROWS))
     assert all(isinstance(t, str) for t in table.column("completion").to_pylist())
-    assert all(n == MAX_TOKENS for n in table.column("completion_completion_tokens").to_pylist())
+    tokens = table.column("completion_completion_tokens").to_pylist()
+    assert all(0 < n <= MAX_TOKENS for n in tokens)
