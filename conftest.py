@@ -22,10 +22,17 @@ if importlib.util.find_spec("sybil") is not None:
     __all__ = ["docs_servers", "pytest_collect_file", "pytest_collection_modifyitems"]
 else:
 
-    def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
+    class _NeedsSybil(pytest.File):
+        """A doc collected without Sybil: fails when its examples are asked for."""
+
+        def collect(self) -> list[pytest.Item]:
+            raise pytest.UsageError(
+                f"{self.path.name}: its examples run with Sybil: pip install -e '.[dev]'"
+            )
+
+    def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
         if file_path.name == "README.md" or (
             file_path.parent.name == "docs" and file_path.suffix == ".md"
         ):
-            raise pytest.UsageError(
-                f"{file_path.name}: its examples run with Sybil: pip install -e '.[dev]'"
-            )
+            return _NeedsSybil.from_parent(parent, path=file_path)
+        return None
