@@ -164,6 +164,16 @@ def cache_keys() -> list[Hashable]:
     return found
 
 
+def async_clients() -> list[tuple[AsyncAtomaClient, asyncio.AbstractEventLoop]]:
+    """Every shared async client with the loop it belongs to (closing one needs its loop)."""
+    with _lock:
+        return [
+            (client, loop)
+            for loop, per_loop in _async_clients.items()
+            for client in per_loop.values()
+        ]
+
+
 def clear() -> None:
     """Forget every cached client, context window and warning.
 

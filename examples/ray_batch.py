@@ -38,7 +38,13 @@ import ray
 import ray.data
 
 from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
-from atoma_integrations.ray import ChatColumn, CompleteColumn, EmbedColumn, map_column
+from atoma_integrations.ray import (
+    USAGE_COLUMNS,
+    ChatColumn,
+    CompleteColumn,
+    EmbedColumn,
+    map_column,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ATOMA_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
@@ -159,6 +165,7 @@ def run(args: argparse.Namespace, where: dict[str, str]) -> None:
         CompleteWithLangChain,
         fn_constructor_args=(llm,),
         compute=ray.data.ActorPoolStrategy(size=args.actors),
+        num_cpus=0.25,  # I/O-bound actors: more of them than cores still all start
         batch_size=32,
     ).take_all()
     print(
@@ -172,7 +179,7 @@ def run(args: argparse.Namespace, where: dict[str, str]) -> None:
         "completions (CompleteColumn)",
         rows,
         time.perf_counter() - started,
-        ("prompt_tokens", "completion_tokens", "total_tokens"),
+        tuple(f"completion_{name}" for name in USAGE_COLUMNS),
     )
     for row in sorted(rows, key=lambda r: int(r["id"]))[:2]:
         print(f"  {row['prompt']!r} -> {str(row['completion']).strip()!r}")
@@ -192,7 +199,7 @@ def run(args: argparse.Namespace, where: dict[str, str]) -> None:
         "chat (ChatColumn)",
         rows,
         time.perf_counter() - started,
-        ("prompt_tokens", "completion_tokens", "total_tokens"),
+        tuple(f"response_{name}" for name in USAGE_COLUMNS),
     )
     for row in sorted(rows, key=lambda r: int(r["id"]))[:2]:
         print(f"  {row['prompt']!r} -> {str(row['response']).strip()!r}")

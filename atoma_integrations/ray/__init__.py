@@ -18,9 +18,10 @@ from atoma_integrations.ray._columns import (
     EmbedColumn,
     OnError,
 )
-from atoma_integrations.ray._dataset import DEFAULT_BATCH_SIZE, map_column
+from atoma_integrations.ray._dataset import DEFAULT_ACTOR_CPUS, DEFAULT_BATCH_SIZE, map_column
 
 __all__ = [
+    "DEFAULT_ACTOR_CPUS",
     "DEFAULT_BATCH_SIZE",
     "USAGE_COLUMNS",
     "ChatColumn",

@@ -12,11 +12,15 @@ module is already loaded when one of its objects exists).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import sys
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+from atoma_integrations import _registry
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._rules import check_one_answer
 from atoma_integrations.resources import (
@@ -34,6 +38,7 @@ __all__ = [
     "RowResult",
     "RowsCall",
     "chat_call",
+    "close_clients_at_exit",
     "completion_call",
     "counts",
     "embedding_call",
@@ -102,11 +107,46 @@ def is_client(source: object) -> bool:
     return isinstance(source, (AtomaClient, AsyncAtomaClient))
 
 
+# Every client a column made in this process, with its loop: closed at interpreter exit.
+_clients: weakref.WeakKeyDictionary[AsyncAtomaClient, asyncio.AbstractEventLoop] = (
+    weakref.WeakKeyDictionary()
+)
+_EXIT_CLOSE_TIMEOUT = 5.0
+_exit_hook_registered = False
+
+
+def _close_clients_at_exit() -> None:
+    """Close the column clients whose event loop still runs in another thread.
+
+    A Ray actor's async calls run on a loop in a thread of its own that is never shut down,
+    so the client's own "close with the loop" never happens, and the worker's exit would
+    print aiohttp's "Unclosed client session". At exit that thread still runs (Ray's loop
+    thread is a daemon), so the close is handed to it and awaited here, briefly.
+    """
+    open_clients = [*_clients.items(), *_registry.async_clients()]  # columns', adapters'
+    for client, loop in open_clients:
+        if client.is_closed or loop.is_closed() or not loop.is_running():
+            continue  # a loop that is not running is closed by the client's own exit hook
+        if asyncio._get_running_loop() is loop:
+            continue  # exiting from inside that loop: waiting on it here would hang
+        with contextlib.suppress(Exception):  # exiting anyway: never fail the exit
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(_EXIT_CLOSE_TIMEOUT)
+
+
+def close_clients_at_exit() -> None:
+    """Close this process's column and adapter clients at exit (see above); idempotent."""
+    global _exit_hook_registered
+    if not _exit_hook_registered:
+        _exit_hook_registered = True
+        atexit.register(_close_clients_at_exit)
+
+
 class _LoopClient:
     """An ``AsyncAtomaClient`` with ``source``'s settings, one per running event loop.
 
     The source (even a sync ``AtomaClient``) only lends its configuration; the client is
     rebuilt from it, so an environment key is the one of the process that runs the call.
+    The column classes close it at interpreter exit (:func:`close_clients_at_exit`).
     """
 
     def __init__(self, source: AtomaClient | AsyncAtomaClient) -> None:
@@ -121,6 +161,7 @@ class _LoopClient:
             # (tests, notebooks), where the old loop's pool cannot be reused.
             self._client = AsyncAtomaClient(**self._kwargs)
             self._loop = loop
+            _clients[self._client] = loop
         return self._client
 
 

@@ -24,6 +24,7 @@ from atoma_integrations.ray._calls import (
     RowResult,
     RowsCall,
     chat_call,
+    close_clients_at_exit,
     completion_call,
     embedding_call,
     one_row_per_request,
@@ -44,8 +45,8 @@ client's retries). ``"column"``: a failed row gets None results and its error in
 error column, and every other row goes on."""
 
 USAGE_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens")
-"""Names of the usage columns, one int per row (None when unknown or failed); embeddings
-have no ``completion_tokens`` column."""
+"""The usage counts, one int column each per row (None when unknown or failed), named
+``<usage_prefix><count>``; embeddings have no ``completion_tokens`` column."""
 
 # What a failed row records in "column" mode: the request failed (typed error after the
 # client's retries) or the row's value could not be sent (wrong type, invalid content).
@@ -91,6 +92,7 @@ class ColumnMapper:
         on_error: OnError = "raise",
         error_column: str = "error",
         usage_columns: bool = True,
+        usage_prefix: str | None = None,
         model: str | None = None,
         **params: Any,
     ) -> None:
@@ -102,6 +104,7 @@ class ColumnMapper:
             "on_error": on_error,
             "error_column": error_column,
             "usage_columns": usage_columns,
+            "usage_prefix": usage_prefix,
             "model": model,
             **params,
         }
@@ -122,10 +125,17 @@ class ColumnMapper:
         self.error_column = error_column
         """The new column with ``"ErrorClass: message"`` per failed row (``column`` mode)."""
         self.usage_columns = usage_columns
-        """Add the usage columns (``prompt_tokens``, ``completion_tokens``, ``total_tokens``)."""
+        """Add the usage columns (``<prefix>prompt_tokens``, ``..completion_tokens``, ...)."""
+        if usage_prefix is not None and not isinstance(usage_prefix, str):
+            raise TypeError(f"usage_prefix must be a string, got {usage_prefix!r}")
+        # Named after the step's own output column by default, so two steps on one dataset
+        # (ChatColumn then EmbedColumn) each keep their counts; "" gives the bare names.
+        prefix = f"{self.output_column}_" if usage_prefix is None else usage_prefix
+        self.usage_column_names = tuple(prefix + name for name in self.usage_names)
+        """The usage columns' names, in the order of :attr:`usage_names`."""
         new = [self.output_column]
         if usage_columns:
-            new += self.usage_names
+            new += self.usage_column_names
         if on_error == "column":
             new.append(error_column)
         for name in (self.input_column, *new):
@@ -162,6 +172,9 @@ class ColumnMapper:
         if self._semaphore is None:
             # Made here, on the actor's event loop; shared by the batches it runs at once.
             self._semaphore = asyncio.Semaphore(self.max_in_flight)
+            # That loop runs in a thread of the actor that is never shut down: its clients
+            # are closed at the worker's exit, or aiohttp warns "Unclosed client session".
+            close_clients_at_exit()
         semaphore = self._semaphore
         keep_errors = self.on_error == "column"
 
@@ -212,7 +225,8 @@ class ColumnMapper:
         if clash:
             raise ValueError(
                 f"{type(self).__name__} would overwrite the batch's column(s) {clash}: "
-                "choose other names (output_column, error_column) or drop them first"
+                "choose other names (output_column, usage_prefix, error_column) or drop "
+                "them first"
             )
         return list(batch[self.input_column])
 
@@ -231,9 +245,9 @@ class ColumnMapper:
                 errors.append(None)
         columns: dict[str, Any] = {self.output_column: self._result_array(results)}
         if self.usage_columns:
-            for name in self.usage_names:
+            for name, column in zip(self.usage_names, self.usage_column_names, strict=True):
                 at = USAGE_COLUMNS.index(name)
-                columns[name] = _int_array([u[at] if u is not None else None for u in usages])
+                columns[column] = _int_array([u[at] if u is not None else None for u in usages])
         if self.on_error == "column":
             columns[self.error_column] = _object_array(errors)
         return columns
@@ -261,6 +275,10 @@ def _int_array(values: list[int | None]) -> Any:
 class CompleteColumn(ColumnMapper):
     """Complete each row's prompt: ``completion`` (text) and usage columns.
 
+    The usage columns are ``completion_prompt_tokens``, ``completion_completion_tokens``
+    and ``completion_total_tokens`` (named after ``output_column``; ``usage_prefix=""``
+    gives the bare ``prompt_tokens`` ...).
+
     ``source`` is an ``AtomaClient`` / ``AsyncAtomaClient`` (then pass ``model=`` and
     generation parameters under the client's names, checked here, before any request) or
     an ``AtomaLLM`` (LangChain) / ``Atoma`` (LlamaIndex), which carries its own model and
@@ -284,7 +302,8 @@ class CompleteColumn(ColumnMapper):
 
 
 class ChatColumn(ColumnMapper):
-    """Answer each row's messages: ``response`` (the reply's text) and usage columns.
+    """Answer each row's messages: ``response`` (the reply's text) and usage columns
+    (``response_prompt_tokens`` ...).
 
     A row is a string (one user message) or a list of ``{"role", "content"}`` messages;
     ``system_prompt`` is put first when set. ``source`` is an ``AtomaClient`` /
@@ -309,7 +328,8 @@ class ChatColumn(ColumnMapper):
 
 
 class EmbedColumn(ColumnMapper):
-    """Embed each row's text: ``embedding`` (a float32 vector) and usage columns.
+    """Embed each row's text: ``embedding`` (a float32 vector) and usage columns
+    (``embedding_prompt_tokens``, ``embedding_total_tokens``).
 
     ``inputs_per_request`` rows go in one request (the API takes a list); the request's
     usage is on its first row and zeros on the others, so the columns sum to what was

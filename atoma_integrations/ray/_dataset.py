@@ -17,11 +17,17 @@ from atoma_integrations.ray._columns import ColumnMapper
 if TYPE_CHECKING:
     from ray.data import Dataset
 
-__all__ = ["DEFAULT_BATCH_SIZE", "map_column"]
+__all__ = ["DEFAULT_ACTOR_CPUS", "DEFAULT_BATCH_SIZE", "map_column"]
 
 # Rows per batch handed to an actor: big enough that a batch keeps max_in_flight requests
 # busy, small enough that a failure or a slow row holds back little.
 DEFAULT_BATCH_SIZE = 64
+
+# CPUs each actor reserves. An actor mostly waits on the network, and Ray's default (one
+# whole CPU) leaves actors beyond the core count unscheduled: four on two cores never all
+# start, and a fixed-size pool waits for them forever. A quarter fits four actors per core
+# beside Ray Data's own read and write tasks; pass num_cpus=1 for CPU-heavy rows.
+DEFAULT_ACTOR_CPUS = 0.25
 
 
 def map_column(
@@ -30,7 +36,7 @@ def map_column(
     *,
     actors: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    num_cpus: float | None = None,
+    num_cpus: float = DEFAULT_ACTOR_CPUS,
     runtime_env: dict[str, Any] | None = None,
     **options: Any,
 ) -> Dataset:
@@ -41,8 +47,9 @@ def map_column(
     once on the driver (no request is sent), then shipped to each actor, where the source
     is unpickled (an environment key is read again there: set ``ATOMA_API_KEY`` on the
     workers or pass ``runtime_env={"env_vars": {...}}``). Requests in flight in total:
-    ``actors * max_in_flight``. ``num_cpus`` is what each actor reserves (Ray's default:
-    1); the actors mostly wait on the network, so a fraction fits more actors on a machine.
+    ``actors * max_in_flight``. ``num_cpus`` is what each actor reserves: a quarter of a
+    CPU by default (:data:`DEFAULT_ACTOR_CPUS`), since the actors mostly wait on the
+    network; raise it when the per-row work around the request is CPU-heavy.
 
     The returned dataset's context has ``raise_original_map_exception`` set, so in
     ``on_error="raise"`` mode the first failed row fails the job with its typed error
@@ -54,7 +61,7 @@ def map_column(
         raise ValueError(f"actors must be a positive int, got {actors!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if num_cpus is not None and (isinstance(num_cpus, bool) or not num_cpus > 0):
+    if isinstance(num_cpus, bool) or not isinstance(num_cpus, (int, float)) or not num_cpus > 0:
         raise ValueError(f"num_cpus must be a positive number, got {num_cpus!r}")
     mapper(**options)  # every argument checked now, on the driver; it sends nothing
 

@@ -27,6 +27,10 @@ def ray_cluster() -> Iterator[dict[str, Any]]:
     """A started local Ray cluster; yields ``ray.init``'s address info."""
     # Ray's workers inherit the environment of this moment: no Atoma variables, so a key a
     # test sees in a worker came from that test's runtime_env, never from the developer.
+    if ray.is_initialized():
+        # The docs' examples (tests/docs/harness.py) start their own cluster, with
+        # ATOMA_BASE_URL on its workers; these tests need one without it.
+        ray.shutdown()
     context = ray.init(
         num_cpus=2,
         include_dashboard=False,

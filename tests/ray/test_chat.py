@@ -81,7 +81,7 @@ def test_chat_rows_through_an_adapter_match_the_server_row_by_row(
 
     _check(out, ROWS, expected)
     for i, name in enumerate(USAGE_COLUMNS):
-        assert sum(int(r[name]) for r in out) == sum(
+        assert sum(int(r[f"response_{name}"]) for r in out) == sum(
             u[i] for (s, _), (_, u) in expected.items() if s is None
         )
 
@@ -113,7 +113,8 @@ def test_the_chat_helper_takes_messages_lists_and_a_system_prompt(
     ).take_all()
     _check(out, 20, expected, SYSTEM)
     assert all(
-        int(r["total_tokens"]) == expected[(SYSTEM, PROMPTS[int(r["id"])])][1][2] for r in out
+        int(r["response_total_tokens"]) == expected[(SYSTEM, PROMPTS[int(r["id"])])][1][2]
+        for r in out
     )
 
 

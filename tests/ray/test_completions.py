@@ -74,10 +74,13 @@ def test_2000_prompts_through_an_adapter_match_the_server_row_by_row(
 
     _check_rows(out, ROWS, expected)
     for row in out:
-        assert tuple(int(row[name]) for name in USAGE_COLUMNS) == expected[row["prompt"]][1]
+        usage = tuple(int(row[f"completion_{name}"]) for name in USAGE_COLUMNS)
+        assert usage == expected[row["prompt"]][1]
     # Usage summed over what every worker reported equals the sum of per-request usage.
     for i, name in enumerate(USAGE_COLUMNS):
-        assert sum(int(r[name]) for r in out) == sum(u[i] for _, u in expected.values())
+        assert sum(int(r[f"completion_{name}"]) for r in out) == sum(
+            u[i] for _, u in expected.values()
+        )
 
 
 SOURCES: dict[str, Callable[[str, str], object]] = {
@@ -107,7 +110,7 @@ def test_the_helper_takes_every_client_and_adapter(
         _dataset(40), CompleteColumn, source=source, batch_size=16, **params
     ).take_all()
     _check_rows(out, 40, expected)
-    assert [int(r["total_tokens"]) for r in sorted(out, key=lambda r: int(r["id"]))] == [
+    assert [int(r["completion_total_tokens"]) for r in sorted(out, key=lambda r: int(r["id"]))] == [
         expected[PROMPTS[i]][1][2] for i in range(40)
     ]
 

@@ -76,9 +76,10 @@ def test_embedding_rows_through_the_client_match_the_server_and_usage_adds_up(
 
     _check(out, ROWS, expected)
     # Usage is per request (on its first row): the column sums to every text's tokens.
-    assert sum(int(r["prompt_tokens"]) for r in out) == sum(t for _, t in expected.values())
-    assert sum(int(r["total_tokens"]) for r in out) == sum(t for _, t in expected.values())
-    assert "completion_tokens" not in out[0]
+    billed = sum(t for _, t in expected.values())
+    assert sum(int(r["embedding_prompt_tokens"]) for r in out) == billed
+    assert sum(int(r["embedding_total_tokens"]) for r in out) == billed
+    assert not [name for name in out[0] if name.endswith("completion_tokens")]
 
 
 SOURCES: dict[str, Callable[[str, str], object]] = {
@@ -98,7 +99,8 @@ def test_the_embedding_helper_takes_both_adapters(
         _dataset(60), EmbedColumn, source=source, inputs_per_request=8, batch_size=30
     ).take_all()
     _check(out, 60, expected)
-    assert all(r["prompt_tokens"] is None for r in out)  # the adapters do not report usage
+    # The adapters do not report usage.
+    assert all(r["embedding_prompt_tokens"] is None for r in out)
 
 
 RECIPES: dict[str, tuple[type, Callable[[str, str], object]]] = {

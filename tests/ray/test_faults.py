@@ -93,14 +93,18 @@ def test_error_column_mode_keeps_every_other_row_and_records_each_failure(
             assert row["completion"] is None
             assert row["error"].startswith("BadRequestError: ")
             assert f"cannot take 'BAD {i}'" in row["error"]
-            assert row["total_tokens"] is None
+            assert row["completion_total_tokens"] is None
         elif i in BUSY:
             assert row["completion"] is None
             assert row["error"].startswith("RateLimitError: ")
         else:
             assert row["error"] is None
             assert row["completion"] == f"echo fine {i}"
-            assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (
+            assert (
+                row["completion_prompt_tokens"],
+                row["completion_completion_tokens"],
+                row["completion_total_tokens"],
+            ) == (
                 5,
                 3,
                 8,

@@ -66,7 +66,11 @@ def _batch(prompts: list[str]) -> dict[str, np.ndarray]:
         ({"model": "m", "on_error": "skip"}, "on_error must be 'raise' or 'column'"),
         ({"model": "m", "max_in_flight": 0}, "max_in_flight must be at least 1"),
         ({"model": "m", "output_column": "prompt"}, "must differ"),
-        ({"model": "m", "on_error": "column", "error_column": "total_tokens"}, "must differ"),
+        (
+            {"model": "m", "on_error": "column", "error_column": "completion_total_tokens"},
+            "must differ",
+        ),
+        ({"model": "m", "usage_prefix": "", "output_column": "total_tokens"}, "must differ"),
         ({"model": "m", "stream": True}, "stream is not a parameter"),
     ],
 )
@@ -133,8 +137,9 @@ def test_every_row_gets_its_own_answer_and_usage_in_order(fault_server: FaultSer
 
     assert list(out["id"]) == list(range(40))
     assert list(out["completion"]) == [f"<p{i}>" for i in range(40)]
-    assert [list(out[name]) for name in USAGE_COLUMNS] == [[5] * 40, [3] * 40, [8] * 40]
-    assert out["total_tokens"].dtype == np.int64
+    usage = [list(out[f"completion_{name}"]) for name in USAGE_COLUMNS]
+    assert usage == [[5] * 40, [3] * 40, [8] * 40]
+    assert out["completion_total_tokens"].dtype == np.int64
     assert "error" not in out
 
 
@@ -174,7 +179,7 @@ def test_column_mode_records_failures_and_keeps_every_other_row(fault_server: Fa
     assert out["why"][0] is None and out["why"][2] is None
     assert out["why"][1].startswith("NotFoundError: ") and "no model for missing-1" in out["why"][1]
     assert out["why"][3] == "TypeError: a prompt must be a string, got int: 7"
-    assert list(out["total_tokens"]) == [8, None, 8, None, 8]
+    assert list(out["completion_total_tokens"]) == [8, None, 8, None, 8]
 
 
 def test_a_pandas_batch_comes_back_as_a_new_frame(fault_server: FaultServer) -> None:
@@ -225,8 +230,10 @@ def test_embed_column_sends_groups_of_rows_and_a_failed_request_fails_each_of_it
     assert [e is None for e in out["error"]] == [True, True, True, False, False, False, True]
     assert out["error"][4] == out["error"][3] and out["error"][3].startswith("BadRequestError")
     # The request's usage is on its first row, zeros on the others: the column sums right.
-    assert list(out["prompt_tokens"]) == [3, 0, 0, None, None, None, 1]
-    assert set(out) == {"text", "embedding", "prompt_tokens", "total_tokens", "error"}
+    assert list(out["embedding_prompt_tokens"]) == [3, 0, 0, None, None, None, 1]
+    assert set(out) == {
+        "text", "embedding", "embedding_prompt_tokens", "embedding_total_tokens", "error"
+    }
 
 
 def test_embed_column_returns_one_2d_array_when_every_row_succeeds(
