@@ -1,4 +1,5 @@
-"""ChatAtoma: a request of the wrong shape is a LangChain-typed error, before any request.
+"""ChatAtoma (and AtomaLLM): a request of the wrong shape is a LangChain-typed error, before
+any request.
 
 A message, tool or parameter the chat completions schema refuses raises LangChain's
 ``ModelInvalidRequestError`` (also a ``ValueError``), so ``with_retry``, fallbacks and agent
@@ -117,3 +118,15 @@ def test_a_text_block_without_its_text_is_named(server: MockServer) -> None:
     with pytest.raises(ModelInvalidRequestError, match=r"message 0 \(human\).*'text' block"):
         make_chat().invoke([message])
     assert server.requests == []
+
+
+def test_the_completion_llm_follows_the_same_rule() -> None:
+    from atoma_integrations.langchain import AtomaLLM
+
+    llm = AtomaLLM(model="m", base_url=BASE_URL, api_key="x", max_retries=0)
+    with respx.mock(using="httpx", assert_all_called=False) as router:
+        route = router.post(f"{BASE_URL}/completions")
+        with pytest.raises(ModelInvalidRequestError, match="logit_bias") as info:
+            llm.invoke("hi", logit_bias="not a mapping")
+    assert isinstance(info.value.__cause__, ValidationError)
+    assert not route.called
