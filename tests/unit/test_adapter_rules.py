@@ -305,5 +305,5 @@ def test_a_ray_column_of_a_streaming_llm_gets_the_usage(server: MockServer) -> N
     batch = {"prompt": np.array(["a", "b"], dtype=object)}
     out = asyncio.run(column(batch))
     assert list(out["completion"]) == ["Hi", "Hi"]
-    assert list(out["total_tokens"]) == [7, 7]
+    assert list(out["completion_total_tokens"]) == [7, 7]
     assert all(body["stream_options"] == {"include_usage": True} for body in server.bodies)
