@@ -20,9 +20,12 @@ __all__ = [
     "CHAT_QUESTION",
     "LangChainChatFloor",
     "LangChainFloor",
+    "LangChainReasoningFloor",
     "LlamaIndexChatFloor",
     "LlamaIndexFloor",
+    "LlamaIndexReasoningFloor",
     "araw_texts",
+    "raw_chat_pieces",
     "raw_chat_texts",
     "raw_texts",
 ]
@@ -185,16 +188,20 @@ def LlamaIndexFloor(
 # --- chat: the same yardsticks on /v1/chat/completions ----------------------------------
 
 
-def raw_chat_texts(http: httpx.Client, url: str, model: str, max_tokens: int) -> Iterator[str]:
-    """Each streamed token's text by a hand-written ``iter_lines`` + ``json.loads`` loop,
-    reading the body to its end so the connection goes back to the pool."""
-    payload = {
+def _chat_payload(model: str, max_tokens: int) -> dict[str, Any]:
+    return {
         "model": model,
         "messages": [{"role": "user", "content": CHAT_QUESTION}],
         "max_tokens": max_tokens,
         "temperature": 0.0,
         "stream": True,
     }
+
+
+def raw_chat_texts(http: httpx.Client, url: str, model: str, max_tokens: int) -> Iterator[str]:
+    """Each streamed token's text by a hand-written ``iter_lines`` + ``json.loads`` loop,
+    reading the body to its end so the connection goes back to the pool."""
+    payload = _chat_payload(model, max_tokens)
     with http.stream("POST", url, json=payload) as response:
         response.raise_for_status()
         for line in response.iter_lines():
@@ -279,6 +286,139 @@ def LlamaIndexChatFloor(url: str, model: str, max_tokens: int, http: httpx.Clien
                     text += delta
                     message = ChatMessage(role="assistant", content=text)
                     yield ChatResponse(message=message, delta=delta)
+
+            return gen()
+
+    return _Floor()
+
+
+# --- chat with reasoning: the same yardsticks for a reasoning model's stream -------------
+
+
+def raw_chat_pieces(
+    http: httpx.Client, url: str, model: str, max_tokens: int
+) -> Iterator[tuple[bool, str]]:
+    """Each streamed piece as ``(is_reasoning, text)``, by the raw loop of
+    :func:`raw_chat_texts` reading the reasoning as vLLM sends it (``reasoning``, else
+    ``reasoning_content``)."""
+    with http.stream("POST", url, json=_chat_payload(model, max_tokens)) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    delta = choices[0]["delta"]
+                    reasoning = delta.get("reasoning") or delta.get("reasoning_content")
+                    if reasoning:
+                        yield True, reasoning
+                    content = delta.get("content")
+                    if content:
+                        yield False, content
+
+
+def LangChainReasoningFloor(url: str, model: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal ``BaseChatModel`` streaming a reasoning model the way LangChain's partner
+    packages do: each piece of reasoning a chunk with ``additional_kwargs["reasoning_content"]``
+    (and no text), each piece of text a chunk with it as ``content``."""
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessageChunk, BaseMessage
+    from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+    class _Floor(BaseChatModel):
+        @property
+        def _llm_type(self) -> str:
+            return "raw-httpx-reasoning-floor"
+
+        def _generate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            raise NotImplementedError("the reasoning floor only streams")
+
+        def _stream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[ChatGenerationChunk]:
+            for is_reasoning, text in raw_chat_pieces(http, url, model, max_tokens):
+                if is_reasoning:
+                    message = AIMessageChunk(
+                        content="", additional_kwargs={"reasoning_content": text}
+                    )
+                    token = ""
+                else:
+                    message = AIMessageChunk(content=text)
+                    token = text
+                chunk = ChatGenerationChunk(message=message)
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(token, chunk=chunk)
+                yield chunk
+
+    return _Floor()
+
+
+def LlamaIndexReasoningFloor(url: str, model: str, max_tokens: int, http: httpx.Client) -> Any:
+    """A minimal chat ``CustomLLM`` streaming a reasoning model as LlamaIndex's agents read
+    it: each response's message holds the reasoning so far (a ``ThinkingBlock``) and the
+    text so far; a piece of reasoning is also ``additional_kwargs["thinking_delta"]``."""
+    from llama_index.core.base.llms.types import (
+        ChatMessage,
+        ChatResponse,
+        ChatResponseGen,
+        ContentBlock,
+        LLMMetadata,
+        TextBlock,
+        ThinkingBlock,
+    )
+    from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class _Floor(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(
+                context_window=8192, num_output=max_tokens, is_chat_model=True, model_name=model
+            )
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            raise NotImplementedError("the reasoning floor streams through stream_chat")
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            raise NotImplementedError("the reasoning floor streams through stream_chat")
+
+        @llm_chat_callback()
+        def stream_chat(self, messages: Any, **kwargs: Any) -> ChatResponseGen:
+            def gen() -> ChatResponseGen:
+                thinking = text = ""
+                # Each block is rebuilt only when its part grows: a response shares the
+                # other one with the response before.
+                thinking_block: ThinkingBlock | None = None
+                text_block = TextBlock(text="")
+                for is_reasoning, piece in raw_chat_pieces(http, url, model, max_tokens):
+                    if is_reasoning:
+                        thinking += piece
+                        thinking_block = ThinkingBlock(content=thinking)
+                    else:
+                        text += piece
+                        text_block = TextBlock(text=text)
+                    blocks: list[ContentBlock] = (
+                        [text_block] if thinking_block is None else [thinking_block, text_block]
+                    )
+                    message = ChatMessage(role="assistant", blocks=blocks)
+                    if is_reasoning:
+                        yield ChatResponse(
+                            message=message, delta="", additional_kwargs={"thinking_delta": piece}
+                        )
+                    else:
+                        yield ChatResponse(message=message, delta=piece)
 
             return gen()
 

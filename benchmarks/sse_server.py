@@ -1,4 +1,4 @@
-"""A fast, model-free OpenAI-compatible ``/v1/completions`` server for the benchmarks.
+"""A fast, model-free OpenAI-compatible completions and chat server for the benchmarks.
 
 It answers from canned, pre-encoded bytes so that its own cost per token is close to zero
 and every microsecond the benchmarks see is the client's. It runs in its own process (the
@@ -10,6 +10,9 @@ Routes (``{wire}`` picks the wire format, see :data:`WIRES`):
 - ``POST /{wire}/v1/completions``: ``max_tokens`` tokens; JSON, or SSE when ``"stream": true``.
   Each SSE event goes out as its own HTTP chunk (as real servers flush them) but all of them
   in one socket write, so the client is never waiting for the server.
+- ``POST /{wire}/v1/chat/completions``: the same for chat. For :data:`REASONING_MODEL_ID` the
+  answer is a reasoning model's: the first half of its tokens is reasoning (in the delta
+  fields the wire's vLLM version sends, :attr:`Wire.reasoning_fields`), the rest the text.
 - ``POST /{wire}/v1/embeddings``: one canned vector of :data:`EMBED_DIM` floats per input
   (picked by the text's CRC), as JSON floats or, when ``encoding_format`` is ``base64``, as
   base64 float32 (the openai SDK asks for base64 by default).
@@ -42,18 +45,24 @@ from typing import IO, Any, ClassVar
 __all__ = [
     "EMBED_DIM",
     "MODEL_ID",
+    "REASONING_MODEL_ID",
     "WIRES",
     "ServerProcess",
     "Wire",
     "chat_body",
+    "chat_reasoning_body",
+    "chat_reasoning_stream_body",
     "chat_stream_body",
     "embedding_for",
     "embeddings_body",
+    "reasoning_answer_of",
     "serve",
     "text_of",
 ]
 
 MODEL_ID = "bench-model"
+REASONING_MODEL_ID = "bench-reasoner"
+"""The chat model id whose answers are a reasoning model's: reasoning first, then the text."""
 PROMPT_TOKENS = 5
 _WORDS = (" The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " café", ".")
 
@@ -70,13 +79,22 @@ class Wire:
     """Add Atoma's ``response_hash`` and ``signature`` to every chunk."""
     usage_chunk: bool = True
     """End with a usage-only chunk (``choices: []``), as with ``include_usage``."""
+    reasoning_fields: tuple[str, ...] = ("reasoning",)
+    """The delta fields that carry a piece of reasoning (each gets the same piece)."""
 
 
 WIRES: dict[str, Wire] = {
-    # vLLM / OpenAI with stream_options.include_usage: usage chunk, then [DONE].
+    # vLLM (0.16 on: reasoning as `reasoning` only) / OpenAI with stream_options.include_usage:
+    # usage chunk, then [DONE].
     "openai": Wire(done=True, keepalive_every=0, atoma_fields=False),
-    # Atoma's proxy: no [DONE], keep-alive comments, hash and signature on every chunk.
-    "atoma": Wire(done=False, keepalive_every=4, atoma_fields=True),
+    # Atoma's proxy: no [DONE], keep-alive comments, hash and signature on every chunk; its
+    # vLLM backends (0.11.1 to 0.15) send reasoning as both `reasoning_content` and `reasoning`.
+    "atoma": Wire(
+        done=False,
+        keepalive_every=4,
+        atoma_fields=True,
+        reasoning_fields=("reasoning_content", "reasoning"),
+    ),
 }
 
 _HASH = "q3B0bm9YzE1c0m9kZXItaGFzaC1vZi10aGUtcmVzcG9uc2U="
@@ -90,6 +108,20 @@ def _token(i: int) -> str:
 def text_of(n: int) -> str:
     """The text of every answer of ``n`` tokens (what a peer must return)."""
     return "".join(_token(i) for i in range(n))
+
+
+def _reasoning_tokens(n: int) -> int:
+    """How many of a reasoning answer's ``n`` tokens are reasoning: the first half."""
+    return n // 2
+
+
+def reasoning_answer_of(n: int) -> tuple[str, str]:
+    """The reasoning and the text of every reasoning answer of ``n`` tokens."""
+    split = _reasoning_tokens(n)
+    return (
+        "".join(_token(i) for i in range(split)),
+        "".join(_token(i) for i in range(split, n)),
+    )
 
 
 def _choice(text: str, finish: str | None) -> dict[str, Any]:
@@ -140,24 +172,25 @@ def completion_body(wire: Wire, n: int) -> bytes:
 
 def stream_body(wire: Wire, n: int) -> bytes:
     """The chunked SSE body of a streamed completion of ``n`` tokens, terminator included."""
-    return _sse_body(wire, n, _choice, "text_completion")
+    return _sse_body(wire, n, lambda i, finish: _choice(_token(i), finish), "text_completion")
 
 
 def _sse_body(
     wire: Wire,
     n: int,
-    choice: Callable[[str, str | None], dict[str, Any]],
+    choice: Callable[[int, str | None], dict[str, Any]],
     kind: str,
     lead: Sequence[dict[str, Any]] = (),
 ) -> bytes:
-    """``lead`` events, one event per token (``choice(text, finish_reason)`` in an envelope
-    of ``kind``), then the usage chunk and ``[DONE]`` as ``wire`` has them, chunked."""
+    """``lead`` events, one event per token (``choice(i, finish_reason)`` for token ``i`` in
+    an envelope of ``kind``), then the usage chunk and ``[DONE]`` as ``wire`` has them,
+    chunked."""
     parts = [_http_chunk(b"data: " + _dumps(event) + b"\n\n") for event in lead]
     for i in range(n):
         if wire.keepalive_every and i % wire.keepalive_every == 0:
             parts.append(_http_chunk(b": keep-alive\n\n"))
         finish = "length" if i == n - 1 else None
-        event = _dumps(_envelope(wire, [choice(_token(i), finish)], None, kind))
+        event = _dumps(_envelope(wire, [choice(i, finish)], None, kind))
         parts.append(_http_chunk(b"data: " + event + b"\n\n"))
     if wire.usage_chunk:
         event = _dumps(_envelope(wire, [], _usage(n), kind))
@@ -178,23 +211,53 @@ def _delta_choice(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
 
+def _role_chunk(wire: Wire) -> dict[str, Any]:
+    return _envelope(
+        wire, [_delta_choice({"role": "assistant", "content": ""}, None)], None, _CHUNK
+    )
+
+
 def chat_stream_body(wire: Wire, n: int) -> bytes:
     """The chunked SSE body of a streamed chat answer of ``n`` tokens, as vLLM sends it:
     a first chunk with the role, one per token, then usage and ``[DONE]`` per ``wire``."""
-    role = _envelope(
-        wire, [_delta_choice({"role": "assistant", "content": ""}, None)], None, _CHUNK
-    )
     return _sse_body(
-        wire, n, lambda text, finish: _delta_choice({"content": text}, finish), _CHUNK, [role]
+        wire,
+        n,
+        lambda i, finish: _delta_choice({"content": _token(i)}, finish),
+        _CHUNK,
+        [_role_chunk(wire)],
     )
+
+
+def chat_reasoning_stream_body(wire: Wire, n: int) -> bytes:
+    """A reasoning model's streamed answer of ``n`` tokens, as vLLM sends it: the role, one
+    delta per piece of reasoning (no ``content``), then one per piece of text."""
+    split = _reasoning_tokens(n)
+
+    def choice(i: int, finish: str | None) -> dict[str, Any]:
+        if i < split:
+            return _delta_choice(dict.fromkeys(wire.reasoning_fields, _token(i)), finish)
+        return _delta_choice({"content": _token(i)}, finish)
+
+    return _sse_body(wire, n, choice, _CHUNK, [_role_chunk(wire)])
+
+
+def _chat_body(wire: Wire, n: int, message: dict[str, Any]) -> bytes:
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "length"}
+    return _dumps(_envelope(wire, [choice], _usage(n), "chat.completion"))
 
 
 def chat_body(wire: Wire, n: int) -> bytes:
     """The JSON body of a non-streamed chat answer of ``n`` tokens."""
-    text = "".join(_token(i) for i in range(n))
+    return _chat_body(wire, n, {"role": "assistant", "content": text_of(n)})
+
+
+def chat_reasoning_body(wire: Wire, n: int) -> bytes:
+    """The JSON body of a reasoning model's non-streamed answer of ``n`` tokens."""
+    reasoning, text = reasoning_answer_of(n)
     message = {"role": "assistant", "content": text}
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "length"}
-    return _dumps(_envelope(wire, [choice], _usage(n), "chat.completion"))
+    message.update(dict.fromkeys(wire.reasoning_fields, reasoning))
+    return _chat_body(wire, n, message)
 
 
 # --- embeddings ------------------------------------------------------------------------
@@ -281,13 +344,15 @@ class _Responses:
     ] = {
         "completions": (stream_body, completion_body),
         "chat/completions": (chat_stream_body, chat_body),
+        "chat/completions reasoning": (chat_reasoning_stream_body, chat_reasoning_body),
     }
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str, bool, int], bytes] = {}
 
     def answer(self, route: str, wire_name: str, stream: bool, n: int) -> bytes:
-        """The whole HTTP response to a completions or chat request of ``n`` tokens."""
+        """The whole HTTP response to a request of ``n`` tokens on ``route`` (a key of
+        :attr:`_BODIES`)."""
         key = (route, wire_name, stream, n)
         response = self._cache.get(key)
         if response is None:
@@ -369,7 +434,10 @@ class _Connection(asyncio.Protocol):
             stream = bool(request.get("stream"))
             stats.streams += stream
             n = int(request.get("max_completion_tokens") or request.get("max_tokens") or 16)
-            return self._responses.answer(route.removeprefix("v1/"), wire, stream, n)
+            kind = route.removeprefix("v1/")
+            if request.get("model") == REASONING_MODEL_ID and kind == "chat/completions":
+                kind += " reasoning"
+            return self._responses.answer(kind, wire, stream, n)
         if method == "POST" and route == "v1/embeddings":
             request = json.loads(body)
             inputs = request.get("input")

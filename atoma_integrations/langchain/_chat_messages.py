@@ -20,16 +20,12 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import convert_to_openai_messages
 
 from atoma_integrations.langchain._chat_chunks import REASONING_KEY
+from atoma_integrations.langchain._errors import InvalidRequestError
 
 __all__ = ["UnsupportedContentError", "wire_messages"]
 
-try:
-    from langchain_core.exceptions import ModelInvalidRequestError as _InvalidRequest
-except ImportError:  # pragma: no cover - langchain-core < 1.6 has no Model*Error family
-    _InvalidRequest = ValueError  # type: ignore[assignment,misc]
 
-
-class UnsupportedContentError(_InvalidRequest, ValueError):
+class UnsupportedContentError(InvalidRequestError):
     """A message holds content the chat completions endpoint does not take (audio, video,
     a file); raised before any request. A ``ModelInvalidRequestError`` and a ``ValueError``."""
 
@@ -98,6 +94,10 @@ def _check_blocks(message: BaseMessage, position: int) -> None:
         kind = block.get("type")
         if kind not in allowed:
             raise _unsupported(message, position, kind, allowed)
+        if kind == "text" and not isinstance(block.get("text"), str):
+            raise InvalidRequestError(
+                f"message {position} ({message.type}): a 'text' block needs its text (a string)"
+            )
         if kind == "image" and not (block.get("url") or block.get("base64") or block.get("data")):
             raise UnsupportedContentError(
                 f"message {position} ({message.type}): an 'image' block needs a url or base64 "

@@ -3,6 +3,10 @@
 langchain-core >= 1.6 has a ``Model*Error`` family; each core error is re-raised as a
 subclass of both, so ``except RateLimitError`` and ``except ModelRateLimitError`` both work.
 Older langchain-core has no such family; the core's errors are raised as they are.
+
+A request the client's schema refuses (a message, tool or parameter of the wrong shape,
+found before anything is sent) is an :class:`InvalidRequestError`, LangChain's
+``ModelInvalidRequestError``, rather than the raw pydantic ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -10,9 +14,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from atoma_integrations import errors
+from pydantic import ValidationError
 
-__all__ = ["as_langchain_error", "typed_errors"]
+from atoma_integrations import errors
+from atoma_integrations.types import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
+
+__all__ = ["InvalidRequestError", "as_langchain_error", "typed_errors"]
+
+try:
+    from langchain_core.exceptions import ModelInvalidRequestError as _InvalidRequest
+except ImportError:  # pragma: no cover - langchain-core < 1.6 has no Model*Error family
+    _InvalidRequest = ValueError  # type: ignore[assignment,misc]
+
+
+class InvalidRequestError(_InvalidRequest, ValueError):
+    """A request refused before it is sent: what is wrong, where. A
+    ``ModelInvalidRequestError`` (langchain-core >= 1.6) and a ``ValueError``; when the
+    client's schema refused it, the pydantic ``ValidationError`` is its ``__cause__``."""
+
+
+# The schemas the client validates a request against: a ValidationError titled with one of
+# them is the caller's request, not a failure elsewhere (a callback, the caller's own code).
+_REQUEST_SCHEMAS = frozenset(
+    model.__name__ for model in (ChatCompletionRequest, CompletionRequest, EmbeddingRequest)
+)
 
 _LANGCHAIN_ERRORS: dict[type[errors.AtomaError], type[errors.AtomaError]] = {}
 
@@ -105,10 +130,26 @@ def as_langchain_error(exc: errors.AtomaError) -> errors.AtomaError:
     return converted.with_traceback(exc.__traceback__)
 
 
+def _refused_request(exc: ValidationError) -> InvalidRequestError:
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'request'}: {error['msg']}"
+        for error in exc.errors()
+    ]
+    return InvalidRequestError(
+        f"the request was refused before sending ({exc.title}): " + "; ".join(problems)
+    )
+
+
 @contextmanager
 def typed_errors() -> Iterator[None]:
+    """The core's errors as LangChain's, and a request the client's schema refuses as an
+    :class:`InvalidRequestError`."""
     try:
         yield
+    except ValidationError as exc:
+        if exc.title not in _REQUEST_SCHEMAS:
+            raise
+        raise _refused_request(exc) from exc
     except errors.AtomaError as exc:
         converted = as_langchain_error(exc)
         if converted is exc:

@@ -13,6 +13,7 @@ Atoma serves each have their own tokenizer, and the base class's fallback needs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,10 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from atoma_integrations._profiles import chat_model_profile
 
-__all__ = ["approximate_token_count", "langchain_profile"]
+__all__ = ["approximate_text_token_count", "approximate_token_count", "langchain_profile"]
+
+# LangChain's own default: a token is about four characters of English text.
+_CHARS_PER_TOKEN = 4.0
 
 
 def langchain_profile(model: str) -> ModelProfile | None:
@@ -50,4 +54,12 @@ def approximate_token_count(
     messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
 ) -> int:
     """About how many tokens ``messages`` (and ``tools``, when given) take in a prompt."""
-    return count_tokens_approximately(messages, tools=list(tools) if tools else None)
+    return count_tokens_approximately(
+        messages, chars_per_token=_CHARS_PER_TOKEN, tools=list(tools) if tools else None
+    )
+
+
+def approximate_text_token_count(text: str) -> int:
+    """About how many tokens ``text`` alone takes: the counter above without a message's
+    role and overhead."""
+    return math.ceil(len(text) / _CHARS_PER_TOKEN)

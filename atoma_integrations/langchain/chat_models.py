@@ -27,7 +27,7 @@ reasoning                              ``additional_kwargs["reasoning_content"]`
                                        ``function_calling`` (a forced tool call) or
                                        ``json_mode`` (``json_object``, with the schema)
 ``profile``                            the package's table of Atoma's documented models
-``get_num_tokens_from_messages``       LangChain's approximate count (no ``transformers``)
+``get_num_tokens(_from_messages)``     LangChain's approximate count (no ``transformers``)
 ``usage_metadata``                     the server's usage; in a stream, on the final chunk
                                        (``stream_usage`` asks for it with ``stream_options``)
 ``response_metadata``                  ``finish_reason``, ``model_name``, Atoma's
@@ -81,7 +81,11 @@ from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_st
 from atoma_integrations.langchain._chat_chunks import PROVIDER, ChunkMapper, chat_result
 from atoma_integrations.langchain._chat_messages import wire_messages
 from atoma_integrations.langchain._errors import typed_errors
-from atoma_integrations.langchain._profile import approximate_token_count, langchain_profile
+from atoma_integrations.langchain._profile import (
+    approximate_text_token_count,
+    approximate_token_count,
+    langchain_profile,
+)
 from atoma_integrations.resources import ChatCompletionParams
 
 __all__ = ["ChatAtoma"]
@@ -201,6 +205,14 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         """About how many prompt tokens ``messages`` and ``tools`` take (LangChain's
         approximate counter: the base class's needs ``transformers``)."""
         return approximate_token_count(messages, tools)
+
+    def get_num_tokens(self, text: str) -> int:
+        """About how many tokens ``text`` takes, counted as ``get_num_tokens_from_messages``
+        counts (the base class's count needs ``transformers``); ``custom_get_token_ids``,
+        when set, counts instead."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens(text)
+        return approximate_text_token_count(text)
 
     # --- requests ------------------------------------------------------------------------
 

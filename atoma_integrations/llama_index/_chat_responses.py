@@ -187,13 +187,15 @@ class _ChatStreamMapper:
     until the stream ends (it is the last or next to last event), so that the final response
     carries the usage, which Atoma sends after it, exactly once."""
 
-    __slots__ = ("_arguments", "_calls", "_last", "_thinking", "pending", "text")
+    __slots__ = ("_arguments", "_calls", "_last", "_text_block", "_thinking", "pending", "text")
 
     def __init__(self) -> None:
         self.text = ""
         # The reasoning so far as one block, rebuilt only when a piece of reasoning arrives
         # and shared by the responses after it (text tokens do not pay for it).
         self._thinking: ThinkingBlock | None = None
+        # Likewise the text so far, shared while pieces of reasoning arrive.
+        self._text_block: TextBlock | None = None
         self.pending: ChatCompletionChunk | None = None
         self._last: ChatCompletionChunk | None = None
         self._calls: list[ChatCompletionMessageToolCall] = []
@@ -279,7 +281,9 @@ class _ChatStreamMapper:
             if self._thinking is not None:
                 message.blocks.insert(0, self._thinking)
         else:
-            blocks: list[ContentBlock] = [TextBlock(text=self.text)]
+            if delta or self._text_block is None:
+                self._text_block = TextBlock(text=self.text)
+            blocks: list[ContentBlock] = [self._text_block]
             if self._thinking is not None:
                 blocks.insert(0, self._thinking)
             if not signature:

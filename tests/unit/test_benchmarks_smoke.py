@@ -228,7 +228,7 @@ def test_the_chat_benchmark_runs_every_peer_and_writes_only_its_section(tmp_path
         ],
         capture_output=True,
         text=True,
-        timeout=100,
+        timeout=200,  # two streams (answer, reasoning) on two wires, on a loaded machine
         cwd=ROOT,
         check=False,
     )
@@ -252,3 +252,17 @@ def test_the_chat_benchmark_runs_every_peer_and_writes_only_its_section(tmp_path
             "LlamaIndex chat floor",
         ):
             assert f"| {peer} |" in body
+        # The reasoning stream: every peer streamed its reasoning and its text, checked.
+        reasoning = body[body.index(f"### {wire} wire, reasoning stream") :]
+        for peer in (
+            "httpx (floor)",
+            "AtomaClient chat (reasoning)",
+            "ChatAtoma (reasoning)",
+            "LangChain chat floor (reasoning)",
+            "AtomaChat (reasoning)",
+            "LlamaIndex chat floor (reasoning)",
+        ):
+            assert f"| {peer} |" in reasoning
+    for target in ("AtomaClient chat", "ChatAtoma", "AtomaChat"):
+        for wire in ("openai", "atoma"):
+            assert f"| {target} (reasoning) per token | {wire} |" in section

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.exceptions import ModelRateLimitError
+from langchain_core.exceptions import ModelInvalidRequestError, ModelRateLimitError
 from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
@@ -313,8 +313,11 @@ def test_bad_settings_fail_at_construction_naming_the_field() -> None:
 def test_bad_messages_fail_before_any_request(server: MockServer) -> None:
     from langchain_core.messages import ChatMessage
 
-    with pytest.raises(ValidationError, match="robot"):
+    # LangChain's typed error, not the raw pydantic one (its cause); more shapes in
+    # test_chat_langchain_request_errors.py.
+    with pytest.raises(ModelInvalidRequestError, match="robot") as info:
         make_chat().invoke([ChatMessage(role="robot", content="beep")])
+    assert isinstance(info.value.__cause__, ValidationError)
     assert server.requests == []
 
 

@@ -128,6 +128,26 @@ def test_stream_chat_delivers_each_piece_of_reasoning_as_a_thinking_delta(
     assert "thinking_delta" not in final.additional_kwargs
 
 
+def test_each_streamed_response_keeps_the_reasoning_and_text_of_its_moment(
+    server: MockServer,
+) -> None:
+    # Blocks that did not change are shared between responses: later pieces must not show
+    # up in responses already delivered.
+    server.replies.append(thinking_stream())
+    responses = list(make_llm().stream_chat(HI))
+    snapshots = [
+        ([b.content for b in r.message.blocks if isinstance(b, ThinkingBlock)], r.message.content)
+        for r in responses
+    ]
+    assert snapshots == [
+        (["Paris is "], ""),
+        (["Paris is in France."], ""),
+        (["Paris is in France."], "It is "),
+        (["Paris is in France."], "It is sunny."),
+        (["Paris is in France."], "It is sunny."),
+    ]
+
+
 async def test_astream_chat_delivers_the_reasoning_too(server: MockServer) -> None:
     server.replies.append(thinking_stream("reasoning_content"))
     responses = [r async for r in await make_llm().astream_chat(HI)]

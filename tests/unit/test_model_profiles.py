@@ -146,7 +146,21 @@ def test_token_count_of_messages_and_tools_is_approximate_and_grows_with_them() 
     assert with_tools > chat.get_num_tokens_from_messages(history)
 
 
-def test_token_count_needs_no_transformers() -> None:
+def test_token_count_of_a_text_is_the_messages_count_without_the_message() -> None:
+    chat = ChatAtoma(model="gpt-oss-120b", api_key="x")
+    text = "The quick brown fox jumps over the lazy dog."  # 44 characters
+    assert chat.get_num_tokens(text) == 11
+    assert chat.get_num_tokens("") == 0
+    # The message adds its role and overhead to the same count of its text.
+    assert chat.get_num_tokens_from_messages([HumanMessage(text)]) > chat.get_num_tokens(text)
+
+
+def test_a_custom_tokenizer_counts_a_text_when_given() -> None:
+    chat = ChatAtoma(model="gpt-oss-120b", api_key="x", custom_get_token_ids=lambda t: [0] * len(t))
+    assert chat.get_num_tokens("hello") == 5
+
+
+def test_token_counts_need_no_transformers() -> None:
     # A fresh interpreter where importing transformers fails, as on a machine without it.
     code = textwrap.dedent(
         """
@@ -156,13 +170,15 @@ def test_token_count_needs_no_transformers() -> None:
         from atoma_integrations.langchain import ChatAtoma
         chat = ChatAtoma(model="gpt-oss-120b", api_key="x")
         print(chat.get_num_tokens_from_messages([HumanMessage("hello world")]))
+        print(chat.get_num_tokens("hello world"))
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) > 0
+    from_messages, from_text = (int(line) for line in result.stdout.split())
+    assert from_messages > from_text == 3
 
 
 # -- LlamaIndex: metadata ---------------------------------------------------------------------
