@@ -34,7 +34,7 @@ from atoma_integrations.types import (
     Usage,
 )
 
-__all__ = ["PROVIDER", "REASONING_KEY", "ChunkMapper", "chat_result"]
+__all__ = ["PROVIDER", "REASONING_KEY", "ChatChunkMapper", "chat_result"]
 
 PROVIDER = "atoma"
 """``response_metadata["model_provider"]`` and LangSmith's ``ls_provider``."""
@@ -149,7 +149,7 @@ def chat_result(completion: ChatCompletion, model: str) -> ChatResult:
     )
 
 
-class ChunkMapper:
+class ChatChunkMapper:
     """Core stream chunks to ``ChatGenerationChunk``s: content and tool-call pieces as they
     come, then a final chunk.
 
