@@ -21,7 +21,7 @@ from atoma_integrations import AsyncAtomaClient, AtomaClient, ConfigurationError
 from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
 from atoma_integrations.ray import ChatColumn, CompleteColumn, EmbedColumn, map_column
-from tests.reliability.fault_server import FaultServer, completion_reply
+from tests.support.fault_server import FaultServer, completion_reply
 
 # Ray Data's export of a job's plan, runtime_env included (Ray's record, not our objects).
 _TOPOLOGY = b"ray.data._internal.metadata_exporter"

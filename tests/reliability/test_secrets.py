@@ -30,9 +30,7 @@ from atoma_integrations import (
 )
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
-
-from ._runs import CHAT_PARAMS, PARAMS
-from .fault_server import (
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     NoAnswer,
@@ -42,6 +40,8 @@ from .fault_server import (
     error_reply,
     use_chat_shape,
 )
+
+from ._runs import CHAT_PARAMS, PARAMS
 
 KEY = "sk-atoma-" + "7f3c9a1e" * 4  # distinctive, so any copy of it is found
 ENV_KEY = "sk-atoma-env-" + "b2d4e6f8" * 4

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.unit._llama_index import Events
+    from tests.support.llama_index_events import Events
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def events() -> Iterator[Events]:
     # Imported here: only the LlamaIndex tests ask for it, the others need not load LlamaIndex.
     from llama_index.core.instrumentation import get_dispatcher
 
-    from tests.unit._llama_index import Events
+    from tests.support.llama_index_events import Events
 
     handler = Events()
     dispatcher = get_dispatcher()

@@ -36,8 +36,8 @@ from atoma_integrations import _client as client_module
 from atoma_integrations.llama_index import Atoma
 from atoma_integrations.llama_index import _context as context_module
 from atoma_integrations.llama_index import llms as llms_module
-from tests.unit._llama_index import Events, counter
-from tests.unit._mock_server import (
+from tests.support.llama_index_events import Events, counter
+from tests.support.mock_server import (
     MockServer,
     chunk,
     completion,

@@ -30,8 +30,8 @@ from atoma_integrations import (
 from atoma_integrations.llama_index import AtomaChat
 from atoma_integrations.llama_index import _context as context_module
 from atoma_integrations.llama_index import chat as chat_module
-from tests.unit._llama_index import Events, counter
-from tests.unit._mock_server import (
+from tests.support.llama_index_events import Events, counter
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

@@ -23,8 +23,8 @@ from atoma_integrations import ConfigurationError, RateLimitError
 from atoma_integrations.llama_index import AtomaEmbedding
 from atoma_integrations.llama_index import embeddings as embeddings_module
 from atoma_integrations.llama_index.embeddings import DEFAULT_EMBED_BATCH_SIZE
-from tests.unit._llama_index import Events
-from tests.unit._mock_server import MockServer, embeddings_echo, json_reply, vector_for
+from tests.support.llama_index_events import Events
+from tests.support.mock_server import MockServer, embeddings_echo, json_reply, vector_for
 
 BASE_URL = "http://testserver/v1"
 KEY = "sk-atoma-embed-secret-456"
