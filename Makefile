@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and a few helpers.
-.PHONY: demo test lint bench bench-chat bench-ray ray-example server-start server-stop clean
+.PHONY: demo test lint bench bench-chat bench-ray bench-before-after ray-example server-start server-stop clean
 
 demo:  ## Stream a completion through LangChain and LlamaIndex (local SmolLM2, or Atoma when ATOMA_API_KEY is set)
 	@bash scripts/run_demo.sh
@@ -15,6 +15,10 @@ bench:  ## Overhead versus raw httpx and the incumbent adapters; writes benchmar
 
 bench-chat:  ## Chat streaming per token: ours, the incumbents and the frameworks' floors; updates its section of benchmarks/RESULTS.md
 	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/chat_stream.py
+
+bench-before-after:  ## This checkout against REF (a commit), both in one process: make bench-before-after REF=e632e29
+	@test -n "$(REF)" || { echo "usage: make bench-before-after REF=<commit>" >&2; exit 2; }
+	@bash scripts/bootstrap.sh && .venv/bin/python -m benchmarks.before_after --ref "$(REF)"
 
 bench-ray:  ## Rows/s of one-process abatch versus Ray Data actors; updates its section of benchmarks/RESULTS.md
 	@bash scripts/bootstrap.sh && .venv/bin/python benchmarks/ray_batch.py

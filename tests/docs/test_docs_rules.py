@@ -30,8 +30,16 @@ _CITED_FILE = re.compile(r"\btests/[\w/]+\.py\b")
 _DIRECTIVE = re.compile(r"^<!-- (docs-test|skip): .*-->$", re.MULTILINE)
 
 
+# Pages without runnable blocks whose test citations are held to the same rule.
+CITING_PAGES = ("ARCHITECTURE.md",)
+
+
 def _docs() -> list[tuple[str, str]]:
     return [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8")) for p in doc_paths()]
+
+
+def _citing_pages() -> list[tuple[str, str]]:
+    return [*_docs(), *((name, (ROOT / name).read_text(encoding="utf-8")) for name in CITING_PAGES)]
 
 
 def _test_sources() -> str:
@@ -47,7 +55,7 @@ def _test_sources() -> str:
 def test_every_test_a_doc_cites_exists() -> None:
     sources = _test_sources()
     missing = []
-    for name, text in _docs():
+    for name, text in _citing_pages():
         for cited in sorted(set(_CITED_TEST.findall(text))):
             defined = re.search(rf"\b(def |class ){re.escape(cited)}\b", sources)
             if not (defined or f"{cited}.py" in sources):

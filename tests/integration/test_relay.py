@@ -243,8 +243,7 @@ async def test_the_async_client_streams_through_the_relay(
 ) -> None:
     client = AsyncAtomaClient(base_url=relay[0], max_retries=0)
     try:
-        stream = client.chat.completions.create_stream(**_chat(server_model))
-        async with stream:
+        async with client.chat.completions.create_stream(**_chat(server_model)) as stream:
             pieces = [chunk async for chunk in stream]
         assert pieces
         assert stream.message.content
