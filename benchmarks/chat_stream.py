@@ -39,7 +39,7 @@ from benchmarks.sse_server import MODEL_ID, WIRES, ServerProcess, text_of
 
 BEGIN, END = section_markers("chat_stream.py")
 
-# The targets DESIGN.md sets for the completion paths hold for chat too.
+# The per-token targets of benchmarks/README.md hold for chat as for completions.
 TARGETS = {"AtomaClient chat": 1.5, "ChatAtoma": 2.0, "AtomaChat": 2.0}
 
 
@@ -285,7 +285,7 @@ def render(results: dict[str, Any], info: dict[str, Any], config: Config, load: 
         "`BaseChatModel` / chat `CustomLLM`: their cost above httpx is the framework's own, "
         "and an adapter's cost above its floor is the adapter's. The chat floors alone come "
         "near or above 2x (LangChain's chat chunks also make the garbage collector run about "
-        "eight times per 512-token stream), so the 2x limit DESIGN.md sets for the adapters "
+        "eight times per 512-token stream), so the 2x limit set for the adapters "
         "is tighter for chat than it is for completions.",
         "",
         "| target | wire | this run | limit | verdict |",

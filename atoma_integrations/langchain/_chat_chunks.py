@@ -201,8 +201,8 @@ class ChatChunkMapper:
         elif not delta.content and not pieces and not delta.refusal and not reasoning:
             return None  # nothing new: the role-only first event, an empty event
         if not pieces and not delta.refusal and not reasoning:
-            # The per-token path: fields left at their defaults are not passed (about 1 µs
-            # of pydantic work per token, a tenth of what this adapter adds over LangChain).
+            # The per-token path: fields left at their defaults are not passed, which saves
+            # pydantic work on every token (measured in benchmarks/RESULTS.md, W2).
             message = AIMessageChunk(content=delta.content or "", id=self.id)
         else:
             additional: dict[str, Any] = {}

@@ -3,7 +3,8 @@
 Every check looks for the literal key in whatever a user (or a log shipper, a tracing
 backend, a task queue) could see. The routing checks read the ``Authorization`` header
 the fault server actually received: a key from the environment goes only to the Atoma
-cloud or to ``ATOMA_BASE_URL``, never to another ``base_url`` (DESIGN.md's rule).
+cloud or to ``ATOMA_BASE_URL``, never to another ``base_url`` (``_config``'s rule,
+ARCHITECTURE.md).
 """
 
 from __future__ import annotations
