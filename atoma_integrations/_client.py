@@ -167,7 +167,7 @@ def _sleep(seconds: float) -> None:
 
 
 async def _async_sleep(seconds: float) -> None:
-    # Imported here: asyncio costs ~8 ms to import and the sync client never needs it
+    # Imported here: asyncio is slow to import and the sync client never needs it
     # (when this runs, an event loop, hence asyncio, is already there).
     import asyncio
 

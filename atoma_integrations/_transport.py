@@ -1,8 +1,8 @@
 """Builds the clients' HTTP connection pools: httpx's for sync, aiohttp's for async.
 
 The async client speaks httpx's API on aiohttp's connection pool (the ``httpx-aiohttp``
-transport) because httpx's own async pool is the bottleneck under concurrency (DESIGN.md,
-Transport; ``benchmarks/``). Everything above the transport (requests, responses, the
+transport) because httpx's own async pool is the bottleneck under concurrency (measured
+in ``benchmarks/RESULTS.md``, W3). Everything above the transport (requests, responses, the
 httpx exceptions the client maps to its own) stays httpx's. aiohttp is imported here only,
 and only when an async client on it is built, so ``import atoma_integrations`` does not
 pay for it.
@@ -140,7 +140,8 @@ class _AiohttpClient(httpx.AsyncClient):
 
 
 def _aiohttp_transport(**kwargs: Any) -> httpx.AsyncBaseTransport:
-    # The class is defined on first use: defining it imports aiohttp (~60 ms).
+    # The class is defined on first use: defining it imports aiohttp, an import cost that
+    # a program using only the sync client should not pay.
     global _transport_class
     if _transport_class is None:
         _transport_class = _define_transport()

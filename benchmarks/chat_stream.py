@@ -58,7 +58,8 @@ BEGIN, END = section_markers("chat_stream.py")
 REASONING = " (reasoning)"
 """The suffix of a peer's name on the reasoning stream."""
 
-# The targets DESIGN.md sets for the completion paths hold for chat too, reasoning included.
+# The per-token targets of benchmarks/README.md hold for chat as for completions, reasoning
+# included.
 TARGETS = {
     name + suffix: limit
     for name, limit in (("AtomaClient chat", 1.5), ("ChatAtoma", 2.0), ("AtomaChat", 2.0))
@@ -461,7 +462,7 @@ def render(
         "`BaseChatModel` / chat `CustomLLM`: their cost above httpx is the framework's own, "
         "and an adapter's cost above its floor is the adapter's. The chat floors alone come "
         "near or above 2x (LangChain's chat chunks also make the garbage collector run about "
-        "eight times per 512-token stream), so the 2x limit DESIGN.md sets for the adapters "
+        "eight times per 512-token stream), so the 2x limit set for the adapters "
         "is tighter for chat than it is for completions.",
         "",
         "The reasoning stream is a reasoning model's answer as vLLM streams it: the first "

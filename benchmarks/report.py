@@ -1,7 +1,7 @@
 """Targets, the machine description, and the two renderings of a run: console and Markdown.
 
-The targets are DESIGN.md's performance table; each is marked met or missed from the
-run's own numbers, never from numbers typed in here.
+The targets are the table in ``benchmarks/README.md`` (the limits below are its numbers);
+each is marked met or missed from the run's own numbers, never from numbers typed in here.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ SWEEP_OURS = "AsyncAtomaClient"
 
 @dataclass
 class Target:
-    """One line of DESIGN.md's performance table, checked against this run."""
+    """One line of the targets table (``benchmarks/README.md``), checked against this run."""
 
     figure: str
     """What is measured."""
@@ -106,7 +106,7 @@ class Target:
     limit: float
     """The issue's minimum."""
     aim: float | None
-    """Where DESIGN.md aims."""
+    """Where we aim (the table's last column)."""
     higher_is_better: bool = False
     """True for "at least" targets (overhead reduction), False for "at most" (ratios)."""
     unit: str = "x"
@@ -159,7 +159,7 @@ def _overhead_reduction(
 
 
 def evaluate_targets(results: dict[str, Any]) -> list[Target]:
-    """DESIGN.md's targets, with this run's values."""
+    """The targets of ``benchmarks/README.md``, with this run's values."""
     targets = [
         Target(
             "AtomaClient per request, W1 (x raw httpx)",
@@ -567,7 +567,7 @@ def render_console(results: dict[str, Any]) -> str:
     if results.get("cold_start"):
         table = _import_rows(results["cold_start"], "httpx (floor)")
         out += ["", "Cold start: import + 1 request + 1 stream", *_text_table(*table)]
-    out += ["", "Targets (DESIGN.md)", *_text_table(*_target_rows(results))]
+    out += ["", "Targets", *_text_table(*_target_rows(results))]
     for name, why in results.get("skipped", {}).items():
         out.append(f"skipped {name}: {why}")
     for name, why in results.get("embedding_skipped", {}).items():

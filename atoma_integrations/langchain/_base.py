@@ -33,7 +33,7 @@ _ChunkT_co = TypeVar("_ChunkT_co", bound="GenerationChunk | ChatGenerationChunk"
 
 
 class _Mapper(Protocol[_EventT_contra, _ChunkT_co]):
-    """Core stream events to LangChain chunks (``_StreamMapper`` / ``_ChunkMapper``)."""
+    """Core stream events to LangChain chunks (``CompletionChunkMapper`` / ``ChatChunkMapper``)."""
 
     def chunk(self, event: _EventT_contra) -> _ChunkT_co | None: ...
 

@@ -78,7 +78,7 @@ from atoma_integrations._adapters import (
 from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import resolve_tool_choice
 from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
-from atoma_integrations.langchain._chat_chunks import PROVIDER, ChunkMapper, chat_result
+from atoma_integrations.langchain._chat_chunks import PROVIDER, ChatChunkMapper, chat_result
 from atoma_integrations.langchain._chat_messages import wire_messages
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.langchain._profile import (
@@ -265,7 +265,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         params = self._stream_params(messages, stop, kwargs)
         yield from relay_stream(
             lambda: sync_client_for(self._settings()).chat.completions.create_stream(**params),
-            ChunkMapper(self.model),
+            ChatChunkMapper(self.model),
             run_manager,
         )
 
@@ -297,7 +297,7 @@ class ChatAtoma(AtomaLangChainSettings, BaseChatModel, ChatGenerationFields):
         async with aclosing(
             arelay_stream(
                 lambda: async_client_for(self._settings()).chat.completions.create_stream(**params),
-                ChunkMapper(self.model),
+                ChatChunkMapper(self.model),
                 run_manager,
             )
         ) as chunks:

@@ -50,9 +50,10 @@ from atoma_integrations._adapters import (
 from atoma_integrations._concurrency import gather_bounded, run_bounded
 from atoma_integrations._rules import prepare_stream
 from atoma_integrations.langchain._base import AtomaLangChainSettings, arelay_stream, relay_stream
+from atoma_integrations.langchain._completion_chunks import CompletionChunkMapper
 from atoma_integrations.langchain._errors import typed_errors
 from atoma_integrations.resources import CompletionParams
-from atoma_integrations.types import Completion, CompletionChunk, Usage
+from atoma_integrations.types import Completion
 
 __all__ = ["AtomaLLM"]
 
@@ -114,42 +115,6 @@ def _llm_result(outcomes: Sequence[_Outcome], model: str) -> LLMResult:
             "model_name": outcomes[0].model_name if outcomes else model,
         },
     )
-
-
-class _StreamMapper:
-    """Core stream chunks to GenerationChunks: text as it comes, a final chunk at the end.
-
-    LangChain merges chunks by concatenating strings and summing ints, so anything that is
-    not per-token (``finish_reason``, usage, the model name) goes on the final chunk only.
-    Usage is known only after the last event (Atoma sends it on a ``choices: []`` event
-    after the ``finish_reason`` one), which is why the final chunk is a separate, empty one.
-    """
-
-    __slots__ = ("finish_reason", "model_name")
-
-    def __init__(self, model: str) -> None:
-        self.finish_reason: str | None = None
-        self.model_name = model
-
-    def chunk(self, event: CompletionChunk) -> GenerationChunk | None:
-        choice = event.choices[0]
-        if choice.finish_reason is not None:
-            self.finish_reason = choice.finish_reason
-            if event.model:
-                self.model_name = event.model
-        if choice.logprobs is not None:
-            info: dict[str, Any] | None = {"logprobs": choice.logprobs.model_dump()}
-        elif choice.text:
-            info = None
-        else:
-            return None  # nothing new: an empty event (llama.cpp holds back stop prefixes)
-        return GenerationChunk(text=choice.text, generation_info=info)
-
-    def final(self, usage: Usage | None) -> GenerationChunk:
-        info: dict[str, Any] = {"finish_reason": self.finish_reason, "model_name": self.model_name}
-        if usage is not None:
-            info["token_usage"] = usage_counts(usage)
-        return GenerationChunk(text="", generation_info=info)
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,7 +254,7 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
         params = self._stream_params(prompt, stop, kwargs)
         yield from relay_stream(
             lambda: sync_client_for(self._settings()).completions.create_stream(**params),
-            _StreamMapper(self.model),
+            CompletionChunkMapper(self.model),
             run_manager,
         )
 
@@ -353,7 +318,7 @@ class AtomaLLM(AtomaLangChainSettings, BaseLLM, GenerationFields):
         async with aclosing(
             arelay_stream(
                 lambda: async_client_for(self._settings()).completions.create_stream(**params),
-                _StreamMapper(self.model),
+                CompletionChunkMapper(self.model),
                 run_manager,
             )
         ) as chunks:

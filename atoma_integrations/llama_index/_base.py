@@ -8,8 +8,7 @@ model list once per base URL. Each LLM adds its generation fields and its calls.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -21,10 +20,7 @@ from atoma_integrations.llama_index._context import (
     without_userinfo,
 )
 
-__all__ = ["AtomaLLMBase", "aconverted", "converted"]
-
-_In = TypeVar("_In")
-_Out = TypeVar("_Out")
+__all__ = ["AtomaLLMBase"]
 
 
 class AtomaLLMBase(LlamaIndexConnection):
@@ -85,25 +81,3 @@ class AtomaLLMBase(LlamaIndexConnection):
             "is_function_calling_model": is_function_calling,
             "base_url": without_userinfo(settings.base_url),
         }
-
-
-def converted(
-    responses: Generator[_In, None, None], convert: Callable[[_In], _Out]
-) -> Generator[_Out, None, None]:
-    """Each response of ``responses`` converted; closing it closes ``responses``."""
-    try:
-        for response in responses:
-            yield convert(response)
-    finally:
-        responses.close()
-
-
-async def aconverted(
-    responses: AsyncGenerator[_In, None], convert: Callable[[_In], _Out]
-) -> AsyncGenerator[_Out, None]:
-    """The async twin of :func:`converted`."""
-    try:
-        async for response in responses:
-            yield convert(response)
-    finally:
-        await responses.aclose()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -45,6 +45,7 @@ from llama_index.core.llms.utils import parse_partial_json
 from atoma_integrations._adapters import atoma_extras, usage_counts
 from atoma_integrations._streaming import AsyncChatCompletionStream, ChatCompletionStream
 from atoma_integrations.llama_index._messages import tool_call_dicts
+from atoma_integrations.llama_index._stream_relay import FinishHoldingMapper, choice_zero
 from atoma_integrations.types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -55,10 +56,9 @@ from atoma_integrations.types import (
 from atoma_integrations.types.chat import ChatCompletionChunkChoice, ChatLogprobs
 
 __all__ = [
-    "achat_responses",
+    "ChatChunkMapper",
+    "as_completion_response",
     "chat_response",
-    "chat_responses",
-    "completion_response",
     "llama_message",
     "single_tool_call",
     "tool_selections",
@@ -173,49 +173,44 @@ def llama_logprobs(logprobs: ChatLogprobs | None) -> list[list[LogProb]] | None:
 # -- streams ---------------------------------------------------------------------------------
 
 
-def _choice_zero(chunk: ChatCompletionChunk) -> ChatCompletionChunkChoice | None:
-    # Only choice 0 is streamed (n > 1 is refused before the request): a backend that
-    # ignores that and interleaves other choices does not get them mixed into the answer.
-    for choice in chunk.choices:
-        if choice.index == 0:
-            return choice
-    return None
+class ChatChunkMapper(
+    FinishHoldingMapper[ChatCompletionChunk, ChatCompletionChunkChoice, ChatResponse]
+):
+    """Chat stream chunks to ``ChatResponse``\\ s: one per chunk with new content, reasoning,
+    logprobs or tool-call pieces (``message`` so far, ``delta`` new), the final one with the
+    whole message and the usage.
 
+    It reads the tool calls (merged by the core) and, at the end, the whole message back from
+    ``stream``, the core stream it maps.
+    """
 
-class _ChatStreamMapper:
-    """Turns stream chunks into responses. The chunk with the finish_reason is held back
-    until the stream ends (it is the last or next to last event), so that the final response
-    carries the usage, which Atoma sends after it, exactly once."""
+    __slots__ = ("_arguments", "_calls", "_stream", "_text_block", "_thinking", "text")
 
-    __slots__ = ("_arguments", "_calls", "_last", "_text_block", "_thinking", "pending", "text")
-
-    def __init__(self) -> None:
+    def __init__(self, stream: ChatCompletionStream | AsyncChatCompletionStream) -> None:
+        super().__init__()
+        self._stream = stream
         self.text = ""
         # The reasoning so far as one block, rebuilt only when a piece of reasoning arrives
         # and shared by the responses after it (text tokens do not pay for it).
         self._thinking: ThinkingBlock | None = None
         # Likewise the text so far, shared while pieces of reasoning arrive.
         self._text_block: TextBlock | None = None
-        self.pending: ChatCompletionChunk | None = None
-        self._last: ChatCompletionChunk | None = None
         self._calls: list[ChatCompletionMessageToolCall] = []
         self._arguments: list[dict[str, Any]] = []
 
-    def feed(
-        self, chunk: ChatCompletionChunk, stream: ChatCompletionStream | AsyncChatCompletionStream
-    ) -> ChatResponse | None:
+    def feed(self, chunk: ChatCompletionChunk) -> ChatResponse | None:
         """The response for ``chunk``, or None (nothing new yet, or held back)."""
-        choice = _choice_zero(chunk)
+        choice = choice_zero(chunk.choices)
         if choice is None:
             return None
-        self._last = chunk
+        self.last = chunk
         if choice.finish_reason is not None:
-            self.pending = chunk
+            self.hold(chunk, choice)
             return None
         delta = choice.delta
         if delta.tool_calls:
             # The core merges the pieces by index; read back only when a piece arrived.
-            self._calls = stream.message.tool_calls or []
+            self._calls = self._stream.message.tool_calls or []
             previous = self._arguments
             self._arguments = [
                 _partial_arguments(
@@ -227,29 +222,11 @@ class _ChatStreamMapper:
             return None
         return self._respond(chunk, choice)
 
-    def release(self) -> ChatResponse | None:
-        """A held chunk followed by more events: deliver it as an ordinary response."""
-        chunk, self.pending = self.pending, None
-        choice = _choice_zero(chunk) if chunk is not None else None
-        if chunk is None or choice is None:
-            return None
-        return self._respond(chunk, choice)
-
-    def finish(self, message: ChatCompletionMessage, usage: Usage | None) -> ChatResponse:
+    def finish(self, usage: Usage | None) -> ChatResponse:
         """The final response: the whole message (as the core accumulated it) and the usage."""
-        chunk, self.pending = self.pending, None
-        choice = _choice_zero(chunk) if chunk is not None else None
+        choice, extra, raw = self.take_final(usage)
         delta = (choice.delta.content or "") if choice is not None else ""
-        last = chunk or self._last
-        extra: dict[str, Any] = atoma_extras(last) if last is not None else {}
-        final_choice = _choice_zero(last) if last is not None else None
-        if final_choice is not None:
-            extra["finish_reason"] = final_choice.finish_reason
-        extra.update(usage_counts(usage))
-        raw: Any = last
-        if last is not None and usage is not None:
-            raw = last.model_copy(update={"usage": usage})
-        answer = llama_message(message, extra)
+        answer = llama_message(self._stream.message, extra)
         if choice is not None and choice.delta.reasoning:
             extra = {**extra, "thinking_delta": choice.delta.reasoning}
         return ChatResponse(
@@ -307,47 +284,10 @@ class _ChatStreamMapper:
         )
 
 
-def chat_responses(stream: ChatCompletionStream) -> Generator[ChatResponse, None, None]:
-    """The responses of a sync chat stream; closing the generator closes the connection."""
-    mapper = _ChatStreamMapper()
-    try:
-        for chunk in stream:
-            if mapper.pending is not None:
-                held = mapper.release()
-                if held is not None:
-                    yield held
-            response = mapper.feed(chunk, stream)
-            if response is not None:
-                yield response
-        yield mapper.finish(stream.message, stream.usage)
-    finally:
-        # Reached on a break too (the generator is closed): the server stops generating.
-        stream.close()
-
-
-async def achat_responses(
-    stream: AsyncChatCompletionStream,
-) -> AsyncGenerator[ChatResponse, None]:
-    """The responses of an async chat stream; closing it closes the connection."""
-    mapper = _ChatStreamMapper()
-    try:
-        async for chunk in stream:
-            if mapper.pending is not None:
-                held = mapper.release()
-                if held is not None:
-                    yield held
-            response = mapper.feed(chunk, stream)
-            if response is not None:
-                yield response
-        yield mapper.finish(stream.message, stream.usage)
-    finally:
-        await stream.aclose()
-
-
 # -- completions through chat ------------------------------------------------------------------
 
 
-def completion_response(response: ChatResponse) -> CompletionResponse:
+def as_completion_response(response: ChatResponse) -> CompletionResponse:
     """A chat response as a completion response, keeping delta, logprobs and every extra."""
     return CompletionResponse(
         text=response.message.content or "",

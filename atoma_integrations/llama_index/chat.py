@@ -63,16 +63,11 @@ from atoma_integrations._adapters import (
 from atoma_integrations._profiles import chat_model_profile
 from atoma_integrations._rules import prepare_stream
 from atoma_integrations._tools import named_tool_choice, resolve_tool_choice
-from atoma_integrations.llama_index._base import (
-    AtomaLLMBase,
-    aconverted,
-    converted,
-)
+from atoma_integrations.llama_index._base import AtomaLLMBase
 from atoma_integrations.llama_index._chat_responses import (
-    achat_responses,
+    ChatChunkMapper,
+    as_completion_response,
     chat_response,
-    chat_responses,
-    completion_response,
     single_tool_call,
     tool_selections,
 )
@@ -80,6 +75,12 @@ from atoma_integrations.llama_index._messages import (
     llama_tool_choice,
     to_message_dicts,
     tool_specs,
+)
+from atoma_integrations.llama_index._stream_relay import (
+    aconverted,
+    arelay_stream,
+    converted,
+    relay_stream,
 )
 from atoma_integrations.resources import ChatCompletionParams
 
@@ -175,7 +176,8 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
-        return chat_responses(client.chat.completions.create_stream(**params))
+        stream = client.chat.completions.create_stream(**params)
+        return relay_stream(stream, ChatChunkMapper(stream))
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         params = self._params(messages, kwargs, stream=False)
@@ -188,7 +190,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
         params = self._params(messages, kwargs, stream=True)
         client = async_client_for(self._client_settings())
         stream = await client.chat.completions.create_stream(**params)
-        return achat_responses(stream)
+        return arelay_stream(stream, ChatChunkMapper(stream))
 
     # -- LlamaIndex's chat API ---------------------------------------------------------
 
@@ -231,7 +233,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Answer ``prompt`` sent as one user message."""
-        return completion_response(self._chat(prompt_to_messages(prompt), **kwargs))
+        return as_completion_response(self._chat(prompt_to_messages(prompt), **kwargs))
 
     @llm_completion_callback()
     def stream_complete(
@@ -239,14 +241,14 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     ) -> CompletionResponseGen:
         """Stream the answer to ``prompt`` sent as one user message."""
         responses = self._stream_chat(prompt_to_messages(prompt), **kwargs)
-        return converted(responses, completion_response)
+        return converted(responses, as_completion_response)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
         """Async :meth:`complete`, on the async client."""
-        return completion_response(await self._achat(prompt_to_messages(prompt), **kwargs))
+        return as_completion_response(await self._achat(prompt_to_messages(prompt), **kwargs))
 
     @llm_completion_callback()
     async def astream_complete(
@@ -254,7 +256,7 @@ class AtomaChat(AtomaLLMBase, FunctionCallingLLM, ChatGenerationFields):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`: ``gen = await llm.astream_complete(prompt)``."""
         responses = await self._astream_chat(prompt_to_messages(prompt), **kwargs)
-        return aconverted(responses, completion_response)
+        return aconverted(responses, as_completion_response)
 
     # -- tools -------------------------------------------------------------------------
 

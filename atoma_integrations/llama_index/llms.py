@@ -20,7 +20,7 @@ is per event loop, and no async method touches the sync client.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
@@ -35,8 +35,6 @@ from llama_index.core.base.llms.types import (
     CompletionResponseAsyncGen,
     CompletionResponseGen,
     LLMMetadata,
-    LogProb,
-    MessageRole,
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
@@ -46,23 +44,24 @@ from atoma_integrations._adapters import (
     RESERVED_BODY_KEYS,
     GenerationFields,
     async_client_for,
-    atoma_extras,
     completion_params,
     sync_client_for,
-    usage_counts,
 )
 from atoma_integrations._rules import prepare_stream
-from atoma_integrations._streaming import AsyncCompletionStream, CompletionStream
-from atoma_integrations.llama_index._base import AtomaLLMBase, aconverted, converted
-from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
-from atoma_integrations.resources import CompletionParams
-from atoma_integrations.types import (
-    Completion,
-    CompletionChoice,
-    CompletionChunk,
-    Logprobs,
-    Usage,
+from atoma_integrations.llama_index._base import AtomaLLMBase
+from atoma_integrations.llama_index._completion_responses import (
+    CompletionChunkMapper,
+    as_chat_response,
+    completion_response,
 )
+from atoma_integrations.llama_index._context import DEFAULT_CONTEXT_WINDOW
+from atoma_integrations.llama_index._stream_relay import (
+    aconverted,
+    arelay_stream,
+    converted,
+    relay_stream,
+)
+from atoma_integrations.resources import CompletionParams
 
 __all__ = ["DEFAULT_CONTEXT_WINDOW", "Atoma"]
 
@@ -135,7 +134,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     def _complete(self, prompt: str, formatted: bool, **kwargs: Any) -> CompletionResponse:
         params = self._params(prompt, formatted, kwargs)
         client = sync_client_for(self._client_settings())
-        return _completion_response(client.completions.create(**params))
+        return completion_response(client.completions.create(**params))
 
     def _stream_complete(
         self, prompt: str, formatted: bool, **kwargs: Any
@@ -145,12 +144,12 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         client = sync_client_for(self._client_settings())
         # The request is sent now, so HTTP errors surface from this call (and reach the
         # callbacks as the call's error), not from the first ``next()``.
-        return _responses(client.completions.create_stream(**params))
+        return relay_stream(client.completions.create_stream(**params), CompletionChunkMapper())
 
     async def _acomplete(self, prompt: str, formatted: bool, **kwargs: Any) -> CompletionResponse:
         params = self._params(prompt, formatted, kwargs)
         client = async_client_for(self._client_settings())
-        return _completion_response(await client.completions.create(**params))
+        return completion_response(await client.completions.create(**params))
 
     async def _astream_complete(
         self, prompt: str, formatted: bool, **kwargs: Any
@@ -159,7 +158,7 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
         prepare_stream(params, stream_usage=self.stream_usage)
         client = async_client_for(self._client_settings())
         stream = await client.completions.create_stream(**params)
-        return _aresponses(stream)
+        return arelay_stream(stream, CompletionChunkMapper())
 
     # -- LlamaIndex's completion API ----------------------------------------------------
 
@@ -206,19 +205,19 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Answer ``messages``, rendered with ``messages_to_prompt``, as a completion."""
         prompt = self._chat_prompt(messages)
-        return _chat_response(self._complete(prompt, True, **kwargs))
+        return as_chat_response(self._complete(prompt, True, **kwargs))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         """Stream the answer to ``messages`` (see :meth:`stream_complete`)."""
         prompt = self._chat_prompt(messages)
-        return converted(self._stream_complete(prompt, True, **kwargs), _chat_response)
+        return converted(self._stream_complete(prompt, True, **kwargs), as_chat_response)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         """Async :meth:`chat`, on the async client (never the sync one)."""
         prompt = self._chat_prompt(messages)
-        return _chat_response(await self._acomplete(prompt, True, **kwargs))
+        return as_chat_response(await self._acomplete(prompt, True, **kwargs))
 
     @llm_chat_callback()
     async def astream_chat(
@@ -226,184 +225,4 @@ class Atoma(AtomaLLMBase, CustomLLM, GenerationFields):
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat`: ``gen = await llm.astream_chat(messages)``."""
         prompt = self._chat_prompt(messages)
-        return aconverted(await self._astream_complete(prompt, True, **kwargs), _chat_response)
-
-
-# -- mapping responses (pure; shared by the sync and async paths) ---------------------------
-
-
-def _llama_logprobs(logprobs: Logprobs | None) -> list[list[LogProb]] | None:
-    """Legacy logprobs as LlamaIndex's per-position lists: the chosen token first, then
-    the other alternatives the server returned, most likely first."""
-    if logprobs is None:
-        return None
-    tops = logprobs.top_logprobs or []
-    positions: list[list[LogProb]] = []
-    for i, token in enumerate(logprobs.tokens):
-        chosen = logprobs.token_logprobs[i] if i < len(logprobs.token_logprobs) else None
-        entries: list[LogProb] = []
-        if chosen is not None:
-            entries.append(LogProb(token=token, logprob=chosen, bytes=list(token.encode())))
-        alternatives = tops[i] if i < len(tops) else None
-        if alternatives:
-            for alt, value in sorted(alternatives.items(), key=lambda kv: -kv[1]):
-                if alt != token or chosen is None:
-                    entries.append(LogProb(token=alt, logprob=value, bytes=list(alt.encode())))
-        positions.append(entries)
-    return positions
-
-
-def _choice_zero(choices: list[CompletionChoice]) -> CompletionChoice | None:
-    # Only choice 0 is streamed (n > 1 is refused before the request): a backend that
-    # ignores that and interleaves other choices does not get them mixed into the text.
-    for choice in choices:
-        if choice.index == 0:
-            return choice
-    return None
-
-
-def _first_choice(choices: list[CompletionChoice]) -> CompletionChoice | None:
-    return _choice_zero(choices) or (choices[0] if choices else None)
-
-
-def _completion_response(completion: Completion) -> CompletionResponse:
-    """A whole completion as LlamaIndex's response; ``raw`` is the decoded body."""
-    choice = _first_choice(completion.choices)
-    extra = atoma_extras(completion)
-    if choice is not None:
-        extra["finish_reason"] = choice.finish_reason
-    extra.update(usage_counts(completion.usage))
-    if len(completion.choices) > 1:
-        ordered = sorted(completion.choices, key=lambda c: c.index)
-        extra["texts"] = [c.text for c in ordered]
-    return CompletionResponse(
-        text=choice.text if choice is not None else "",
-        raw=completion,
-        logprobs=_llama_logprobs(choice.logprobs) if choice is not None else None,
-        additional_kwargs=extra,
-    )
-
-
-class _StreamMapper:
-    """Turns stream chunks into responses; the chunk with the finish_reason is held back
-    until the stream ends (it is the last or next to last event) so that the final
-    response carries the usage, which Atoma sends after it, exactly once."""
-
-    __slots__ = ("_last", "pending", "text")
-
-    def __init__(self) -> None:
-        self.text = ""
-        self.pending: CompletionChunk | None = None
-        self._last: CompletionChunk | None = None
-
-    def feed(self, chunk: CompletionChunk) -> CompletionResponse | None:
-        """The response for ``chunk``, or None (no text yet, or held back)."""
-        choice = _choice_zero(chunk.choices)
-        if choice is None:
-            return None
-        self._last = chunk
-        if choice.finish_reason is not None:
-            self.pending = chunk
-            return None
-        if not choice.text and choice.logprobs is None:
-            return None
-        return self._respond(chunk, choice)
-
-    def release(self) -> CompletionResponse | None:
-        """A held chunk followed by more events: deliver it as an ordinary response."""
-        chunk, self.pending = self.pending, None
-        choice = _choice_zero(chunk.choices) if chunk is not None else None
-        if chunk is None or choice is None:
-            return None
-        return self._respond(chunk, choice)
-
-    def finish(self, usage: Usage | None) -> CompletionResponse:
-        """The final response: the held chunk (or an empty delta) with the usage."""
-        chunk, self.pending = self.pending, None
-        choice = _choice_zero(chunk.choices) if chunk is not None else None
-        delta = choice.text if choice is not None else ""
-        self.text += delta
-        last = chunk or self._last
-        extra: dict[str, Any] = atoma_extras(last) if last is not None else {}
-        final_choice = _choice_zero(last.choices) if last is not None else None
-        if final_choice is not None:
-            extra["finish_reason"] = final_choice.finish_reason
-        extra.update(usage_counts(usage))
-        raw: Any = last
-        if last is not None and usage is not None:
-            raw = last.model_copy(update={"usage": usage})
-        return CompletionResponse(
-            text=self.text,
-            delta=delta,
-            raw=raw,
-            logprobs=_llama_logprobs(choice.logprobs) if choice is not None else None,
-            additional_kwargs=extra,
-        )
-
-    def _respond(self, chunk: CompletionChunk, choice: CompletionChoice) -> CompletionResponse:
-        # Runs once per token: arguments left at their defaults are not passed, which
-        # saves pydantic a little work on every chunk of a plain stream.
-        delta = choice.text
-        self.text += delta
-        signature = atoma_extras(chunk)
-        if choice.logprobs is None:
-            if not signature:
-                return CompletionResponse(text=self.text, delta=delta, raw=chunk)
-            return CompletionResponse(
-                text=self.text, delta=delta, raw=chunk, additional_kwargs=signature
-            )
-        return CompletionResponse(
-            text=self.text,
-            delta=delta,
-            raw=chunk,
-            logprobs=_llama_logprobs(choice.logprobs),
-            additional_kwargs=signature,
-        )
-
-
-def _responses(stream: CompletionStream) -> Generator[CompletionResponse, None, None]:
-    mapper = _StreamMapper()
-    try:
-        for chunk in stream:
-            if mapper.pending is not None:
-                held = mapper.release()
-                if held is not None:
-                    yield held
-            response = mapper.feed(chunk)
-            if response is not None:
-                yield response
-        yield mapper.finish(stream.usage)
-    finally:
-        # Reached on a break too (the generator is closed): the server stops generating.
-        stream.close()
-
-
-async def _aresponses(stream: AsyncCompletionStream) -> AsyncGenerator[CompletionResponse, None]:
-    mapper = _StreamMapper()
-    try:
-        async for chunk in stream:
-            if mapper.pending is not None:
-                held = mapper.release()
-                if held is not None:
-                    yield held
-            response = mapper.feed(chunk)
-            if response is not None:
-                yield response
-        yield mapper.finish(stream.usage)
-    finally:
-        await stream.aclose()
-
-
-def _chat_response(completion: CompletionResponse) -> ChatResponse:
-    """LlamaIndex's completion-to-chat conversion, keeping ``logprobs`` and ``delta``."""
-    return ChatResponse(
-        message=ChatMessage(
-            role=MessageRole.ASSISTANT,
-            content=completion.text,
-            additional_kwargs=completion.additional_kwargs,
-        ),
-        raw=completion.raw,
-        delta=completion.delta,
-        logprobs=completion.logprobs,
-        additional_kwargs=completion.additional_kwargs,
-    )
+        return aconverted(await self._astream_complete(prompt, True, **kwargs), as_chat_response)

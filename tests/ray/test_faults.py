@@ -16,7 +16,7 @@ import ray.data
 
 from atoma_integrations import AsyncAtomaClient, BadRequestError, RateLimitError
 from atoma_integrations.ray import CompleteColumn, EmbedColumn, map_column
-from tests.reliability.fault_server import (
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     RecordedRequest,

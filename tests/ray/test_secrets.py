@@ -2,9 +2,9 @@
 
 Two checks: ``cloudpickle`` (Ray's serializer) of every object a user hands to Ray, and the
 bytes Ray itself pickles while it runs a job (its serializer and its function export are
-hooked in the driver). A key passed explicitly travels with its object (DESIGN.md,
-Pickling); a key from the environment must not, and the server must still receive it:
-from the worker's own environment (here Ray's ``runtime_env``).
+hooked in the driver). A key passed explicitly travels with its object (as pickling does
+everywhere in the package); a key from the environment must not, and the server must still
+receive it: from the worker's own environment (here Ray's ``runtime_env``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from atoma_integrations import AsyncAtomaClient, AtomaClient, ConfigurationError
 from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
 from atoma_integrations.ray import ChatColumn, CompleteColumn, EmbedColumn, map_column
-from tests.reliability.fault_server import FaultServer, completion_reply
+from tests.support.fault_server import FaultServer, completion_reply
 
 # Ray Data's export of a job's plan, runtime_env included (Ray's record, not our objects).
 _TOPOLOGY = b"ray.data._internal.metadata_exporter"
@@ -65,7 +65,7 @@ def test_cloudpickle_of_every_object_leaves_an_environment_key_behind(
     for name, obj in _objects(None, EXPLICIT_KEY).items():
         payload = cloudpickle.dumps(obj)
         assert ENV_KEY.encode() not in payload, name
-        assert EXPLICIT_KEY.encode() in payload, f"{name}: an explicit key travels (DESIGN.md)"
+        assert EXPLICIT_KEY.encode() in payload, f"{name}: an explicit key travels"
         copy = cloudpickle.loads(payload)
         assert ENV_KEY not in repr(copy) and EXPLICIT_KEY not in repr(copy), name
 

@@ -12,9 +12,9 @@ import httpx._transports.default as httpx_transports
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, _client, _transport
+from tests.support.fault_server import FaultServer, use_chat_shape
 
 from ._runs import is_chat
-from .fault_server import FaultServer, use_chat_shape
 
 _SSL_CONTEXT: list[ssl.SSLContext] = []
 _create_ssl_context = httpx_transports.create_ssl_context  # type: ignore[attr-defined]

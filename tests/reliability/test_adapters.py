@@ -32,9 +32,7 @@ from atoma_integrations import (
 )
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
-
-from ._runs import Outcome
-from .fault_server import (
+from tests.support.fault_server import (
     FaultServer,
     Reply,
     async_wait_until,
@@ -44,6 +42,8 @@ from .fault_server import (
     error_reply,
     wait_until,
 )
+
+from ._runs import Outcome
 
 ENTRY_POINTS = [
     "langchain.invoke",

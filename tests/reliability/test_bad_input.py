@@ -16,8 +16,7 @@ import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient
 from atoma_integrations._adapters import GENERATION_PARAMS
-
-from .fault_server import FaultServer, completion_reply
+from tests.support.fault_server import FaultServer, completion_reply
 
 MISSING = object()
 VALID: dict[str, Any] = {"model": "fault-model", "prompt": "Say hello", "max_tokens": 8}

@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient, StreamInterruptedError
-
-from ._runs import CHAT_PARAMS, run_stream
-from .fault_server import (
+from tests.support.fault_server import (
     DONE,
     Drop,
     FaultServer,
@@ -32,6 +30,8 @@ from .fault_server import (
     tool_call_chunk,
     wait_until,
 )
+
+from ._runs import CHAT_PARAMS, run_stream
 
 CHAT_MODES = ("sync-chat", "async-chat")
 WEATHER_ARGS = ['{"ci', 'ty": "Pa', 'ris", "unit": "\u00b0C"}']

@@ -16,15 +16,15 @@ import time
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient
-
-from ._runs import PARAMS
-from .fault_server import (
+from tests.support.fault_server import (
     FaultServer,
     async_wait_until,
     completion_stream,
     endless_stream,
     wait_until,
 )
+
+from ._runs import PARAMS
 
 HANG_UP_WITHIN = 1.0
 

@@ -26,9 +26,7 @@ from atoma_integrations import (
 )
 from atoma_integrations.langchain import AtomaEmbeddings
 from atoma_integrations.llama_index import AtomaEmbedding
-
-from ._runs import EMBED_PARAMS, EmbedOutcome, run_embed
-from .fault_server import (
+from tests.support.fault_server import (
     Drop,
     FaultServer,
     NoAnswer,
@@ -39,6 +37,8 @@ from .fault_server import (
     embeddings_reply,
     error_reply,
 )
+
+from ._runs import EMBED_PARAMS, EmbedOutcome, run_embed
 from .test_leaks import _assert_nothing_left_open, _client_sockets, _snapshot
 from .test_secrets import ENV_KEY, KEY, _no_key
 from .test_status_errors import FAULTS, RETRYABLE, STYLES, _fault_id

@@ -9,8 +9,8 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from . import fault_server
-from .fault_server import FaultServer, Reply, endless_stream, wait_until
+from tests.support import fault_server
+from tests.support.fault_server import FaultServer, Reply, endless_stream, wait_until
 
 
 def _stopped(server: FaultServer) -> bool:

@@ -25,9 +25,7 @@ from llama_index.core.llms import ChatMessage
 from atoma_integrations import AsyncAtomaClient, AtomaClient, AtomaError, _registry
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
-
-from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
-from .fault_server import (
+from tests.support.fault_server import (
     Drop,
     FaultServer,
     Pause,
@@ -40,6 +38,8 @@ from .fault_server import (
     use_chat_shape,
     wait_until,
 )
+
+from ._runs import CHAT_PARAMS, MODES, PARAMS, is_chat
 
 STREAMS = 1000
 SEED = 20261125

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import psutil  # type: ignore[import-untyped]
 
 from atoma_integrations import AsyncAtomaClient
+from tests.support.fault_server import FaultServer, async_wait_until, completion_reply
 
 from ._runs import PARAMS
-from .fault_server import FaultServer, async_wait_until, completion_reply
 
 STREAMS = 500
 MAX_TOKENS = 8

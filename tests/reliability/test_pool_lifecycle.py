@@ -16,8 +16,9 @@ import sys
 
 import pytest
 
+from tests.support.fault_server import FaultServer, completion_reply, completion_stream
+
 from ._runs import PARAMS
-from .fault_server import FaultServer, completion_reply, completion_stream
 
 HEADER = f"""
 import asyncio, gc, sys

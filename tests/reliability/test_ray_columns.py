@@ -25,8 +25,7 @@ from atoma_integrations.ray import (
     EmbedColumn,
     map_column,
 )
-
-from .fault_server import (
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     RecordedRequest,
@@ -232,7 +231,11 @@ def test_embed_column_sends_groups_of_rows_and_a_failed_request_fails_each_of_it
     # The request's usage is on its first row, zeros on the others: the column sums right.
     assert list(out["embedding_prompt_tokens"]) == [3, 0, 0, None, None, None, 1]
     assert set(out) == {
-        "text", "embedding", "embedding_prompt_tokens", "embedding_total_tokens", "error"
+        "text",
+        "embedding",
+        "embedding_prompt_tokens",
+        "embedding_total_tokens",
+        "error",
     }
 
 

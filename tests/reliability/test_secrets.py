@@ -3,7 +3,8 @@
 Every check looks for the literal key in whatever a user (or a log shipper, a tracing
 backend, a task queue) could see. The routing checks read the ``Authorization`` header
 the fault server actually received: a key from the environment goes only to the Atoma
-cloud or to ``ATOMA_BASE_URL``, never to another ``base_url`` (DESIGN.md's rule).
+cloud or to ``ATOMA_BASE_URL``, never to another ``base_url`` (``_config``'s rule,
+ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ from atoma_integrations import (
 )
 from atoma_integrations.langchain import AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat
-
-from ._runs import CHAT_PARAMS, PARAMS
-from .fault_server import (
+from tests.support.fault_server import (
     Behaviour,
     FaultServer,
     NoAnswer,
@@ -42,6 +41,8 @@ from .fault_server import (
     error_reply,
     use_chat_shape,
 )
+
+from ._runs import CHAT_PARAMS, PARAMS
 
 KEY = "sk-atoma-" + "7f3c9a1e" * 4  # distinctive, so any copy of it is found
 ENV_KEY = "sk-atoma-env-" + "b2d4e6f8" * 4

@@ -23,15 +23,15 @@ from atoma_integrations import (
     NotFoundError,
     RateLimitError,
 )
-
-from ._runs import MODES, endpoint_path, run_create, run_stream
-from .fault_server import (
+from tests.support.fault_server import (
     FaultServer,
     NoAnswer,
     completion_reply,
     completion_stream,
     error_reply,
 )
+
+from ._runs import MODES, endpoint_path, run_create, run_stream
 
 # (status, Atoma's code, Atoma's message, error type with a JSON body, with a text body)
 FAULTS: list[tuple[int, str, str, type[APIStatusError], type[APIStatusError]]] = [

@@ -16,9 +16,7 @@ from atoma_integrations import (
     AtomaClient,
     StreamInterruptedError,
 )
-
-from ._runs import MODES, run_create, run_stream
-from .fault_server import (
+from tests.support.fault_server import (
     DONE,
     FaultServer,
     Pause,
@@ -33,6 +31,8 @@ from .fault_server import (
     sse,
     usage,
 )
+
+from ._runs import MODES, run_create, run_stream
 
 TEXTS = ["Once", " upon", " a", " time", ",", " there"]
 

@@ -12,15 +12,22 @@ examples expect, any other property a value of its type); a request that ends wi
 result gets a text answer quoting it; anything else gets a short text. Streams are shaped as
 Atoma's are: a role delta, content or tool-call deltas, a chunk with ``finish_reason``, then
 a usage chunk with no choices (always, as Atoma sends it), then ``[DONE]``.
+
+The HTTP layer is the fault server's (``fault_server.FaultServer``), as for the agents'
+scripted server (``scripted_server.ScriptedServer``); the two differ in where answers come
+from. The scripted server plays a fixed conversation and checks every request against it
+(agent loops, where the history sent back is what is under test); this one derives each
+answer from the request and checks nothing (documentation examples, which send whatever
+their prose shows), and serves every endpoint a doc uses, not only chat.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.fault_server import DONE, FaultServer, RecordedRequest, Reply, Stream, Write, sse
 
 __all__ = ["AtomaStandIn"]
 
@@ -87,163 +94,141 @@ def _answer(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     return _TEXT_ANSWER, None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+def _json(status: int, body: Any) -> Reply:
+    return Reply(status, json.dumps(body).encode())
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read no log
-        return
 
-    def _json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def _sse(events: Iterator[dict[str, Any]]) -> Stream:
+    steps = [Write(sse(event)) for event in events]
+    steps.append(Write(DONE))
+    return Stream(steps)
 
-    def _sse(self, events: Iterator[dict[str, Any]]) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        for event in events:
-            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-        self.close_connection = True
 
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
-            models = [
-                "meta-llama/Llama-3.3-70B-Instruct",
-                "intfloat/multilingual-e5-large-instruct",
+def _not_found(path: str) -> Reply:
+    return _json(404, {"error": {"message": f"no route {path}", "code": 404}})
+
+
+def _respond(record: RecordedRequest) -> Reply | Stream:
+    """The answer to one request, derived from it."""
+    path = record.path.rstrip("/")
+    if record.method == "GET":
+        if path != "/v1/models":
+            return _not_found(record.path)
+        models = [
+            "meta-llama/Llama-3.3-70B-Instruct",
+            "intfloat/multilingual-e5-large-instruct",
+        ]
+        return _json(
+            200, {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
+        )
+    body = json.loads(record.body or b"{}")
+    if path == "/v1/chat/completions":
+        return _chat(body)
+    if path == "/v1/completions":
+        return _completion(body)
+    if path == "/v1/embeddings":
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5]}
+            for i, t in enumerate(inputs)
+        ]
+        tokens = sum(_words(t) for t in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return _json(200, {"object": "list", "model": body["model"], "data": data, "usage": usage})
+    return _not_found(record.path)
+
+
+def _completion(body: dict[str, Any]) -> Reply | Stream:
+    prompt = str(body.get("prompt", ""))
+    usage = {
+        "prompt_tokens": _words(prompt),
+        "completion_tokens": _words(_TEXT_ANSWER),
+        "total_tokens": _words(prompt) + _words(_TEXT_ANSWER),
+    }
+    base = {"id": "cmpl-stand-in", "object": "text_completion", "model": body["model"]}
+    if not body.get("stream"):
+        choice = {"index": 0, "text": _TEXT_ANSWER, "finish_reason": "stop"}
+        return _json(200, {**base, "choices": [choice], "usage": usage})
+
+    def events() -> Iterator[dict[str, Any]]:
+        for word in _TEXT_ANSWER.split(" "):
+            yield {**base, "choices": [{"index": 0, "text": word + " ", "finish_reason": None}]}
+        yield {**base, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
+        yield {**base, "choices": [], "usage": usage}
+
+    return _sse(events())
+
+
+def _chat(body: dict[str, Any]) -> Reply | Stream:
+    text, call = _answer(body)
+    prompt_tokens = sum(_words(str(m.get("content") or "")) for m in body.get("messages", []))
+    completion_tokens = _words(text if text is not None else call["arguments"])  # type: ignore[index]
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    finish = "stop" if call is None else "tool_calls"
+    base = {"id": "chatcmpl-stand-in", "object": "chat.completion", "model": body["model"]}
+    if not body.get("stream"):
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if call is not None:
+            message["tool_calls"] = [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": call["arguments"]},
+                }
             ]
-            self._json(
-                200, {"object": "list", "data": [{"id": m, "object": "model"} for m in models]}
-            )
+        choice = {"index": 0, "message": message, "finish_reason": finish}
+        return _json(200, {**base, "choices": [choice], "usage": usage})
+    base["object"] = "chat.completion.chunk"
+
+    def delta(d: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": d, "finish_reason": finish_reason}]}
+
+    def events() -> Iterator[dict[str, Any]]:
+        yield delta({"role": "assistant", "content": ""})
+        if call is None:
+            assert text is not None
+            for word in text.split(" "):
+                yield delta({"content": word + " "})
         else:
-            self._json(404, {"error": {"message": f"no route {self.path}", "code": 404}})
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        path = self.path.rstrip("/")
-        if path == "/v1/chat/completions":
-            self._chat(body)
-        elif path == "/v1/completions":
-            self._completion(body)
-        elif path == "/v1/embeddings":
-            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            data = [
-                {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5]}
-                for i, t in enumerate(inputs)
-            ]
-            tokens = sum(_words(t) for t in inputs)
-            usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-            self._json(
-                200, {"object": "list", "model": body["model"], "data": data, "usage": usage}
+            head = {"id": call["id"], "type": "function"}
+            yield delta(
+                {
+                    "tool_calls": [
+                        {"index": 0, **head, "function": {"name": call["name"], "arguments": ""}}
+                    ]
+                }
             )
-        else:
-            self._json(404, {"error": {"message": f"no route {self.path}", "code": 404}})
+            arguments = call["arguments"]
+            for start in range(0, len(arguments), 8):
+                piece = arguments[start : start + 8]
+                yield delta({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        yield delta({}, finish)
+        yield {**base, "choices": [], "usage": usage}
 
-    def _completion(self, body: dict[str, Any]) -> None:
-        prompt = str(body.get("prompt", ""))
-        usage = {
-            "prompt_tokens": _words(prompt),
-            "completion_tokens": _words(_TEXT_ANSWER),
-            "total_tokens": _words(prompt) + _words(_TEXT_ANSWER),
-        }
-        base = {"id": "cmpl-stand-in", "object": "text_completion", "model": body["model"]}
-        if not body.get("stream"):
-            choice = {"index": 0, "text": _TEXT_ANSWER, "finish_reason": "stop"}
-            self._json(200, {**base, "choices": [choice], "usage": usage})
-            return
-
-        def events() -> Iterator[dict[str, Any]]:
-            for word in _TEXT_ANSWER.split(" "):
-                yield {**base, "choices": [{"index": 0, "text": word + " ", "finish_reason": None}]}
-            yield {**base, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
-            yield {**base, "choices": [], "usage": usage}
-
-        self._sse(events())
-
-    def _chat(self, body: dict[str, Any]) -> None:
-        text, call = _answer(body)
-        prompt_tokens = sum(_words(str(m.get("content") or "")) for m in body.get("messages", []))
-        completion_tokens = _words(text if text is not None else call["arguments"])  # type: ignore[index]
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        }
-        finish = "stop" if call is None else "tool_calls"
-        base = {"id": "chatcmpl-stand-in", "object": "chat.completion", "model": body["model"]}
-        if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": text}
-            if call is not None:
-                message["tool_calls"] = [
-                    {
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": call["name"], "arguments": call["arguments"]},
-                    }
-                ]
-            choice = {"index": 0, "message": message, "finish_reason": finish}
-            self._json(200, {**base, "choices": [choice], "usage": usage})
-            return
-        base["object"] = "chat.completion.chunk"
-
-        def delta(d: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-            return {**base, "choices": [{"index": 0, "delta": d, "finish_reason": finish_reason}]}
-
-        def events() -> Iterator[dict[str, Any]]:
-            yield delta({"role": "assistant", "content": ""})
-            if call is None:
-                assert text is not None
-                for word in text.split(" "):
-                    yield delta({"content": word + " "})
-            else:
-                head = {"id": call["id"], "type": "function"}
-                yield delta(
-                    {
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                **head,
-                                "function": {"name": call["name"], "arguments": ""},
-                            }
-                        ]
-                    }
-                )
-                arguments = call["arguments"]
-                for start in range(0, len(arguments), 8):
-                    piece = arguments[start : start + 8]
-                    yield delta({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
-            yield delta({}, finish)
-            yield {**base, "choices": [], "usage": usage}
-
-        self._sse(events())
+    return _sse(events())
 
 
 class AtomaStandIn:
-    """The scripted server on a free port of 127.0.0.1, in a daemon thread."""
+    """The stand-in on a free port of 127.0.0.1, in a daemon thread, for a whole test session."""
 
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A docs session lasts as long as its examples take; the fault server's default
+        # lifetime is for one test.
+        self._http = FaultServer(lifetime=3600.0)
+        self._http.always(_respond)
 
     @property
     def base_url(self) -> str:
         """The base URL, with ``/v1``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self._http.url
 
     def __enter__(self) -> AtomaStandIn:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.reliability.fault_server import (
+from tests.support.fault_server import (
     DONE,
     FaultServer,
     RecordedRequest,

@@ -26,7 +26,7 @@ from atoma_integrations import AsyncAtomaClient
 from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
 from atoma_integrations.ray import ChatColumn, CompleteColumn
-from tests.unit._mock_server import MockServer, chat_chunk, chunk, sse, stream_reply
+from tests.support.mock_server import MockServer, chat_chunk, chunk, sse, stream_reply
 
 BASE_URL = "http://testserver/v1"
 USAGE = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}

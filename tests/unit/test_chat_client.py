@@ -17,7 +17,7 @@ from atoma_integrations import (
     _client,
 )
 from atoma_integrations._tools import resolve_tool_choice
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

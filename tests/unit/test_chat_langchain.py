@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 
 from atoma_integrations import RateLimitError, StreamInterruptedError
 from atoma_integrations.langchain import ChatAtoma
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

@@ -25,7 +25,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 
 from atoma_integrations.langchain import ChatAtoma
 from atoma_integrations.langchain._chat_messages import UnsupportedContentError
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

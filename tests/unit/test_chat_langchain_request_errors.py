@@ -20,7 +20,7 @@ from langchain_core.messages import ChatMessage, HumanMessage
 from pydantic import ValidationError
 
 from atoma_integrations.langchain import ChatAtoma
-from tests.unit._mock_server import MockServer
+from tests.support.mock_server import MockServer
 
 BASE_URL = "http://testserver/v1"
 TOOL_WITH_BAD_PARAMETERS = {

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from atoma_integrations import StreamInterruptedError
 from atoma_integrations.types import ChatCompletionRequest, ChoiceDelta
 from atoma_integrations.types.chat import AssistantMessageParam, UserMessageParam
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

@@ -16,7 +16,7 @@ import pytest
 from atoma_integrations import ChatCompletionMessage, MalformedEventError, StreamInterruptedError
 from atoma_integrations._chat_stream_state import ChatStreamState
 from atoma_integrations._sse import SSEDecoder
-from tests.unit._mock_server import MockServer, chat_chunk, sse, stream_reply, tool_delta
+from tests.support.mock_server import MockServer, chat_chunk, sse, stream_reply, tool_delta
 
 USER = [{"role": "user", "content": "Hi"}]
 USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}

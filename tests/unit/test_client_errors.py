@@ -22,7 +22,7 @@ from atoma_integrations import (
     PermissionDeniedError,
     RateLimitError,
 )
-from tests.unit._mock_server import MockServer, json_reply
+from tests.support.mock_server import MockServer, json_reply
 
 KEY = "sk-secret-key-123"
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from atoma_integrations import RateLimitError, _client
-from tests.unit._mock_server import MockServer, chunk, completion, json_reply, sse, stream_reply
+from tests.support.mock_server import MockServer, chunk, completion, json_reply, sse, stream_reply
 
 KEY = "sk-atoma-very-secret-key-123"
 

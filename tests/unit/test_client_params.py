@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.unit._mock_server import MockServer, completion, json_reply
+from tests.support.mock_server import MockServer, completion, json_reply
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from atoma_integrations import (
     StreamInterruptedError,
     _client,
 )
-from tests.unit._mock_server import MockServer, chunk, completion, json_reply, sse, stream_reply
+from tests.support.mock_server import MockServer, chunk, completion, json_reply, sse, stream_reply
 
 ERROR = {"error": {"code": "X", "message": "try later"}}
 

@@ -13,7 +13,7 @@ from atoma_integrations import (
     MalformedResponseError,
     StreamInterruptedError,
 )
-from tests.unit._mock_server import MockServer, chunk, sse, stream_reply
+from tests.support.mock_server import MockServer, chunk, sse, stream_reply
 
 USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
 

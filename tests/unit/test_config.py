@@ -13,7 +13,7 @@ from atoma_integrations import (
     AtomaClient,
     ConfigurationError,
 )
-from tests.unit._mock_server import MockServer, completion, json_reply
+from tests.support.mock_server import MockServer, completion, json_reply
 
 ENV_KEY = "env-key-abc"
 

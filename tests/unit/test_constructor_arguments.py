@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from atoma_integrations._arguments import unknown_arguments_message
 from atoma_integrations.langchain import AtomaEmbeddings, AtomaLLM, ChatAtoma
 from atoma_integrations.llama_index import Atoma, AtomaChat, AtomaEmbedding
-from tests.unit._mock_server import MockServer, chat_completion, json_reply
+from tests.support.mock_server import MockServer, chat_completion, json_reply
 
 URL = "http://testserver/v1"
 

@@ -19,7 +19,7 @@ from atoma_integrations import (
     NotFoundError,
     RateLimitError,
 )
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     embeddings_body,
     embeddings_echo,

@@ -10,7 +10,7 @@ import pytest
 
 from atoma_integrations.langchain import AtomaEmbeddings
 from atoma_integrations.llama_index import AtomaEmbedding
-from tests.unit._mock_server import vector_for
+from tests.support.mock_server import vector_for
 from tests.unit.test_langchain_concurrency import InFlightServer, in_flight_server
 
 __all__ = ["in_flight_server"]  # the fixture, imported to be shared

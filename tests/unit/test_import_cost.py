@@ -1,10 +1,11 @@
 """What ``import atoma_integrations`` loads: its names on first use, and never aiohttp early.
 
-DESIGN.md bounds the import at 1.2x ``import httpx; from pydantic import BaseModel``, and
-the benchmarks measure it. Timing is too noisy to assert here; what is asserted is the
-deterministic part: the top level loads its names on first use (so the pydantic models,
-the client and the transport cost nothing until touched), the sync path never imports
-asyncio or aiohttp, and the lazy table, ``__all__`` and the names type checkers see agree.
+The import's target (``benchmarks/README.md``) is relative to ``import httpx; from pydantic
+import BaseModel``, and the benchmarks measure it. Timing is too noisy to assert here; what
+is asserted is the deterministic part: the top level loads its names on first use (so the
+pydantic models, the client and the transport cost nothing until touched), the sync path
+never imports asyncio or aiohttp, and the lazy table, ``__all__`` and the names type
+checkers see agree.
 """
 
 from __future__ import annotations

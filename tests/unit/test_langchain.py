@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 import atoma_integrations
 from atoma_integrations.langchain import AtomaLLM
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     Pieces,
     chunk,

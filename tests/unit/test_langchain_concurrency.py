@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from atoma_integrations.langchain import AtomaLLM
-from tests.unit._mock_server import embeddings_body
+from tests.support.mock_server import embeddings_body
 
 HOLD_TIMEOUT = 5.0  # only reached when the client under test is not concurrent
 

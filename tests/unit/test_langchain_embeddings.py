@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from atoma_integrations import AuthenticationError, RateLimitError
 from atoma_integrations.langchain import AtomaEmbeddings
 from atoma_integrations.langchain.embeddings import DEFAULT_CHUNK_SIZE
-from tests.unit._mock_server import MockServer, embeddings_echo, json_reply, vector_for
+from tests.support.mock_server import MockServer, embeddings_echo, json_reply, vector_for
 
 BASE_URL = "http://testserver/v1"
 KEY = "sk-atoma-embed-secret-123"

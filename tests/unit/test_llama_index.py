@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from atoma_integrations import ConfigurationError, _registry
 from atoma_integrations.llama_index import DEFAULT_CONTEXT_WINDOW, Atoma
-from tests.unit._mock_server import MockServer, completion, json_reply
+from tests.support.mock_server import MockServer, completion, json_reply
 
 BASE_URL = "http://testserver/v1"
 KEY = "sk-atoma-secret-123"

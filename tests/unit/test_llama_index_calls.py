@@ -34,10 +34,8 @@ from atoma_integrations import (
 )
 from atoma_integrations import _client as client_module
 from atoma_integrations.llama_index import Atoma
-from atoma_integrations.llama_index import _context as context_module
-from atoma_integrations.llama_index import llms as llms_module
-from tests.unit._llama_index import Events, counter
-from tests.unit._mock_server import (
+from tests.support.llama_index_events import Events, counter
+from tests.support.mock_server import (
     MockServer,
     chunk,
     completion,
@@ -411,15 +409,14 @@ def test_breaking_out_of_a_chat_stream_closes_the_connection(server: MockServer)
 # -- async -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def no_sync_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Async methods must not touch the sync client (it would block the event loop)."""
-
-    def refuse(settings: Any) -> Any:
-        raise AssertionError("an async method used the sync client")
-
-    for module in (llms_module, context_module):
-        monkeypatch.setattr(module, "sync_client_for", refuse)
+def test_the_no_sync_client_guard_catches_a_sync_call(
+    server: MockServer, no_sync_client: None
+) -> None:
+    # What makes the async tests below mean something: a sync client would be caught.
+    server.replies = [json_reply(200, completion("sync", usage=USAGE))]
+    with pytest.raises(AssertionError, match="used the sync client"):
+        make_llm().complete("p")
+    assert server.requests == []
 
 
 async def test_acomplete(server: MockServer, events: Events, no_sync_client: None) -> None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from atoma_integrations import ConfigurationError, _registry
 from atoma_integrations.llama_index import AtomaChat
-from tests.unit._mock_server import MockServer, chat_completion, json_reply
+from tests.support.mock_server import MockServer, chat_completion, json_reply
 
 BASE_URL = "http://testserver/v1"
 KEY = "sk-atoma-secret-123"

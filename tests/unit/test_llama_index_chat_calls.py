@@ -28,10 +28,9 @@ from atoma_integrations import (
     StreamInterruptedError,
 )
 from atoma_integrations.llama_index import AtomaChat
-from atoma_integrations.llama_index import _context as context_module
 from atoma_integrations.llama_index import chat as chat_module
-from tests.unit._llama_index import Events, counter
-from tests.unit._mock_server import (
+from tests.support.llama_index_events import Events, counter
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,
@@ -509,17 +508,6 @@ def test_text_blocks_while_streaming_hold_the_text_so_far(server: MockServer) ->
 
 
 # -- async ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_sync_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Async methods must not touch the sync client (it would block the event loop)."""
-
-    def refuse(settings: Any) -> Any:
-        raise AssertionError("an async method used the sync client")
-
-    for module in (chat_module, context_module):
-        monkeypatch.setattr(module, "sync_client_for", refuse)
 
 
 async def test_achat_and_acomplete(

@@ -26,7 +26,7 @@ from llama_index.core.llms import ChatMessage, ChatResponse
 
 from atoma_integrations.llama_index import AtomaChat
 from atoma_integrations.llama_index._messages import UnsupportedContentError
-from tests.unit._mock_server import (
+from tests.support.mock_server import (
     MockServer,
     chat_chunk,
     chat_completion,

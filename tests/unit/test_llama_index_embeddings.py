@@ -21,10 +21,9 @@ from pydantic import ValidationError
 
 from atoma_integrations import ConfigurationError, RateLimitError
 from atoma_integrations.llama_index import AtomaEmbedding
-from atoma_integrations.llama_index import embeddings as embeddings_module
 from atoma_integrations.llama_index.embeddings import DEFAULT_EMBED_BATCH_SIZE
-from tests.unit._llama_index import Events
-from tests.unit._mock_server import MockServer, embeddings_echo, json_reply, vector_for
+from tests.support.llama_index_events import Events
+from tests.support.mock_server import MockServer, embeddings_echo, json_reply, vector_for
 
 BASE_URL = "http://testserver/v1"
 KEY = "sk-atoma-embed-secret-456"
@@ -72,16 +71,6 @@ class Callbacks(BaseCallbackHandler):
 
     def end_trace(self, trace_id: str | None = None, trace_map: Any = None) -> None:
         pass
-
-
-@pytest.fixture
-def no_sync_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Async methods must not touch the sync client (it would block the event loop)."""
-
-    def refuse(settings: Any) -> Any:
-        raise AssertionError("an async method used the sync client")
-
-    monkeypatch.setattr(embeddings_module, "sync_client_for", refuse)
 
 
 # -- construction -----------------------------------------------------------------------

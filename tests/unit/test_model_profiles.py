@@ -23,7 +23,7 @@ from atoma_integrations import _registry
 from atoma_integrations._profiles import chat_model_profile
 from atoma_integrations.langchain import ChatAtoma
 from atoma_integrations.llama_index import DEFAULT_CONTEXT_WINDOW, Atoma, AtomaChat
-from tests.unit._mock_server import json_reply
+from tests.support.mock_server import json_reply
 
 BASE_URL = "http://testserver/v1"
 DOCUMENTED = (
