@@ -13,6 +13,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from atoma_integrations._config import (
     TimeoutTypes,
     resolve_config,
 )
+from atoma_integrations._signatures import SignatureVerifier, build_verifier
 from atoma_integrations._transport import (
     AsyncTransportName,
     async_http_client,
@@ -179,6 +181,7 @@ class _ClientBase:
 
     _config: ClientConfig
     _headers: dict[str, str]
+    _verifier: SignatureVerifier | None
 
     def _configure(
         self,
@@ -187,7 +190,11 @@ class _ClientBase:
         timeout: TimeoutTypes,
         max_retries: int,
         default_headers: dict[str, str] | None,
+        verify_signatures: bool,
+        trusted_signers: Sequence[str] | None,
     ) -> None:
+        # First: a bad address or a missing 'cryptography' fails before anything is built.
+        self._verifier = build_verifier(verify_signatures, trusted_signers)
         build_models()
         self._config = resolve_config(
             api_key=api_key,
@@ -213,8 +220,18 @@ class _ClientBase:
         """The default timeout of every request."""
         return self._config.timeout
 
+    @property
+    def verify_signatures(self) -> bool:
+        """Whether every response and stream chunk has its node signature checked."""
+        return self._verifier is not None
+
+    @property
+    def trusted_signers(self) -> frozenset[str] | None:
+        """The Sui addresses allowed to sign, or None for any (or when not verifying)."""
+        return None if self._verifier is None else self._verifier.trusted_signers
+
     def _pickle_args(self) -> dict[str, Any]:
-        config = self._config
+        config, trusted = self._config, self.trusted_signers
         return {
             # A key taken from the environment is read again on unpickling, not stored.
             "api_key": config.api_key if config.api_key_is_explicit else None,
@@ -222,6 +239,8 @@ class _ClientBase:
             "timeout": config.timeout,
             "max_retries": config.max_retries,
             "default_headers": config.default_headers or None,
+            "verify_signatures": self.verify_signatures,
+            "trusted_signers": None if trusted is None else sorted(trusted),
         }
 
     def __repr__(self) -> str:
@@ -239,6 +258,13 @@ class AtomaClient(_ClientBase):
 
     One pooled ``httpx.Client`` serves every call and stream; close it with ``close()``
     or a ``with`` block.
+
+    ``verify_signatures=True`` checks the node signature Atoma puts on every response and
+    stream chunk of completions, chat and embeddings (``docs/verification.md``): a body
+    that fails raises :class:`~atoma_integrations.errors.SignatureVerificationError` before
+    it is returned, a chunk before it is yielded, and what passed carries its ``signer``.
+    ``trusted_signers`` (Sui addresses) turns it on and accepts only those keys. Needs the
+    ``atoma-integrations[verify]`` extra.
     """
 
     def __init__(
@@ -250,8 +276,18 @@ class AtomaClient(_ClientBase):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        verify_signatures: bool = False,
+        trusted_signers: Sequence[str] | None = None,
     ) -> None:
-        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._configure(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            default_headers,
+            verify_signatures,
+            trusted_signers,
+        )
         self._owns_http = http_client is None
         self._http = http_client or sync_http_client(self._config.timeout)
         self.completions = Completions(self)
@@ -336,6 +372,8 @@ class AsyncAtomaClient(_ClientBase):
     ``http_client=`` (any ``httpx.AsyncClient``) wins over both. A pool the client
     created is closed by ``aclose()``, by ``async with``, or else when its event loop
     shuts down (``asyncio.run`` does that), so no "Unclosed client session" warning is left.
+
+    ``verify_signatures`` and ``trusted_signers``: as for :class:`AtomaClient`.
     """
 
     def __init__(
@@ -348,8 +386,18 @@ class AsyncAtomaClient(_ClientBase):
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: AsyncTransportName | None = None,
+        verify_signatures: bool = False,
+        trusted_signers: Sequence[str] | None = None,
     ) -> None:
-        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._configure(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            default_headers,
+            verify_signatures,
+            trusted_signers,
+        )
         self._owns_http = http_client is None
         # Checked even when http_client wins: a misspelt name must not pass silently.
         check_transport(transport)
