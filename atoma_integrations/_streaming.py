@@ -59,7 +59,10 @@ def _transport_error_reason(exc: httpx.HTTPError) -> str:
     return f"the connection failed mid-stream ({type(exc).__name__}: {exc})"
 
 
-class _ThenRaise(list[ChunkT]):
+_T = TypeVar("_T")
+
+
+class _ThenRaise(list[_T]):
     """The chunks decoded before a failing event of the same read, then its error.
 
     A read may hold several events; those before the one that fails (a bad signature, an
@@ -67,11 +70,11 @@ class _ThenRaise(list[ChunkT]):
     are yielded first and the error is raised after them.
     """
 
-    def __init__(self, chunks: list[ChunkT], error: AtomaError) -> None:
+    def __init__(self, chunks: list[_T], error: AtomaError) -> None:
         super().__init__(chunks)
         self.error = error
 
-    def __iter__(self) -> Iterator[ChunkT]:
+    def __iter__(self) -> Iterator[_T]:
         yield from list.__iter__(self)
         raise self.error
 
