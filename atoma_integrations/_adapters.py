@@ -34,6 +34,7 @@ from atoma_integrations._settings import ClientSettings, async_client_for, sync_
 from atoma_integrations.resources import EmbeddingParams
 from atoma_integrations.types import EmbeddingRequest, Usage
 from atoma_integrations.types.embedding import check_embedding_inputs
+from atoma_integrations.types.shared import Signed
 
 __all__ = [
     "CHAT_CALL_FIELDS",
@@ -85,12 +86,19 @@ def sum_usage_counts(usages: Sequence[Mapping[str, int]]) -> dict[str, int]:
     return total
 
 
-def atoma_extras(completion: BaseModel) -> dict[str, Any]:
-    """Atoma's verifiability fields (``response_hash``, ``signature``) when present."""
+def atoma_extras(completion: Signed) -> dict[str, Any]:
+    """Atoma's verifiability fields (``response_hash``, ``signature``) when present, and
+    ``signer``, the Sui address whose signature the client checked, when it verifies."""
     extra = completion.__pydantic_extra__
-    if not extra:
-        return {}
-    return {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}
+    extras = (
+        {k: extra[k] for k in ("response_hash", "signature") if extra.get(k) is not None}
+        if extra
+        else {}
+    )
+    signer = completion.signer
+    if signer is not None:
+        extras["signer"] = signer
+    return extras
 
 
 # ---------------------------------------------------------------------------------------

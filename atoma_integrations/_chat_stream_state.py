@@ -8,6 +8,8 @@ checks are the base state's (``_stream_state.py``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from atoma_integrations._stream_state import BaseStreamState
 from atoma_integrations.types import (
     ChatCompletionChunk,
@@ -17,6 +19,9 @@ from atoma_integrations.types import (
     ChatCompletionToolCallFunction,
     ChoiceDeltaToolCall,
 )
+
+if TYPE_CHECKING:
+    from atoma_integrations._signatures import SignatureVerifier
 
 __all__ = ["ChatStreamState"]
 
@@ -96,8 +101,10 @@ class ChatStreamState(BaseStreamState[ChatCompletionChunk]):
     chunk_type = ChatCompletionChunk
     what = "chat completion"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(
+        self, verifier: SignatureVerifier | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(verifier, request_id)
         self._messages: dict[int, _MessageParts] = {}
 
     def _track(self, choices: list[ChatCompletionChunkChoice]) -> None:

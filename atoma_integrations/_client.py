@@ -9,10 +9,9 @@ it logs one DEBUG line per attempt on the ``atoma_integrations`` logger.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -25,6 +24,8 @@ from atoma_integrations._config import (
     TimeoutTypes,
     resolve_config,
 )
+from atoma_integrations._retries import log_attempt, next_retry_delay, transport_error
+from atoma_integrations._signatures import SignatureVerifier, build_verifier
 from atoma_integrations._transport import (
     AsyncTransportName,
     async_http_client,
@@ -32,9 +33,6 @@ from atoma_integrations._transport import (
     sync_http_client,
 )
 from atoma_integrations.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
     AtomaError,
     status_error_from_response,
 )
@@ -55,113 +53,6 @@ __all__ = ["AsyncAtomaClient", "AtomaClient", "CompletionParams"]
 
 logger = logging.getLogger("atoma_integrations")
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Exponential backoff: 0.5 s, 1 s, 2 s, ... capped at 8 s, with "full jitter" so that many
-# clients that failed together do not retry together.
-INITIAL_RETRY_DELAY = 0.5
-MAX_RETRY_DELAY = 8.0
-# A Retry-After larger than this is not honoured: failing is more useful than hanging.
-MAX_RETRY_AFTER = 60.0
-
-
-def _retry_after(response: httpx.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        seconds = parsed.timestamp() - time.time()
-    return max(0.0, seconds)
-
-
-def retry_delay(attempt: int, error: AtomaError) -> float | None:
-    """Seconds to wait before retry number ``attempt + 1``, or None if ``error`` is final.
-
-    Connection errors and 408, 429, 500, 502, 503, 504 are retried. ``Retry-After`` wins
-    over the backoff when the server sends one (Atoma does not; others do).
-    """
-    response: httpx.Response | None = None
-    if isinstance(error, APIStatusError):
-        if error.status_code not in RETRY_STATUSES:
-            return None
-        response = error.response
-    elif not isinstance(error, APIConnectionError):
-        return None
-    after = _retry_after(response)
-    if after is not None and after <= MAX_RETRY_AFTER:
-        return after
-    backoff = min(MAX_RETRY_DELAY, INITIAL_RETRY_DELAY * 2**attempt)
-    return random.uniform(backoff / 2, backoff)
-
-
-def transport_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
-    """The package's error for an httpx transport failure (no HTTP answer), caused by it."""
-    target = f"{request.method} {request.url}"
-    error: APIConnectionError
-    if isinstance(exc, httpx.TimeoutException):
-        error = APITimeoutError(
-            f"The request to {target} timed out ({type(exc).__name__})", request=request
-        )
-    else:
-        error = APIConnectionError(
-            f"Could not get a response from {target}: {type(exc).__name__}: {exc}",
-            request=request,
-        )
-    # Raised later, after retries ran out, so "raise ... from exc" is not available there.
-    error.__cause__ = exc
-    return error
-
-
-def next_retry_delay(attempt: int, max_retries: int, error: AtomaError) -> float:
-    """The wait before the next attempt; raises ``error`` when it is final or retries ran out."""
-    delay = retry_delay(attempt, error) if attempt < max_retries else None
-    if delay is None:
-        raise error
-    logger.info(
-        "retrying in %.2fs (retry %d of %d) after: %s", delay, attempt + 1, max_retries, error
-    )
-    return delay
-
-
-def log_attempt(
-    request: httpx.Request,
-    response: httpx.Response | None,
-    exc: Exception | None,
-    started: float,
-    attempt: int,
-    max_retries: int,
-) -> None:
-    """One DEBUG line per attempt: method, path, status (or error), request id, elapsed.
-
-    Never the headers or the body: the key is in the one, prompts are in the other. For a
-    stream, the time is to the response headers.
-    """
-    if not logger.isEnabledFor(logging.DEBUG):
-        return
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    if response is not None:
-        outcome = str(response.status_code)
-        request_id = response.headers.get("x-request-id") or "none"
-    else:
-        outcome, request_id = type(exc).__name__, "none"
-    logger.debug(
-        "%s %s: %s in %.1f ms (request id %s, attempt %d of %d)",
-        request.method,
-        request.url.path,
-        outcome,
-        elapsed_ms,
-        request_id,
-        attempt + 1,
-        max_retries + 1,
-    )
-
-
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
@@ -179,6 +70,7 @@ class _ClientBase:
 
     _config: ClientConfig
     _headers: dict[str, str]
+    _verifier: SignatureVerifier | None
 
     def _configure(
         self,
@@ -187,7 +79,11 @@ class _ClientBase:
         timeout: TimeoutTypes,
         max_retries: int,
         default_headers: dict[str, str] | None,
+        verify_signatures: bool,
+        trusted_signers: Sequence[str] | None,
     ) -> None:
+        # First: a bad address or a missing 'cryptography' fails before anything is built.
+        self._verifier = build_verifier(verify_signatures, trusted_signers)
         build_models()
         self._config = resolve_config(
             api_key=api_key,
@@ -213,8 +109,18 @@ class _ClientBase:
         """The default timeout of every request."""
         return self._config.timeout
 
+    @property
+    def verify_signatures(self) -> bool:
+        """Whether every response and stream chunk has its node signature checked."""
+        return self._verifier is not None
+
+    @property
+    def trusted_signers(self) -> frozenset[str] | None:
+        """The Sui addresses allowed to sign, or None for any (or when not verifying)."""
+        return None if self._verifier is None else self._verifier.trusted_signers
+
     def _pickle_args(self) -> dict[str, Any]:
-        config = self._config
+        config, trusted = self._config, self.trusted_signers
         return {
             # A key taken from the environment is read again on unpickling, not stored.
             "api_key": config.api_key if config.api_key_is_explicit else None,
@@ -222,6 +128,8 @@ class _ClientBase:
             "timeout": config.timeout,
             "max_retries": config.max_retries,
             "default_headers": config.default_headers or None,
+            "verify_signatures": self.verify_signatures,
+            "trusted_signers": None if trusted is None else sorted(trusted),
         }
 
     def __repr__(self) -> str:
@@ -239,6 +147,13 @@ class AtomaClient(_ClientBase):
 
     One pooled ``httpx.Client`` serves every call and stream; close it with ``close()``
     or a ``with`` block.
+
+    ``verify_signatures=True`` checks the node signature Atoma puts on every response and
+    stream chunk of completions, chat and embeddings (``docs/verification.md``): a body
+    that fails raises :class:`~atoma_integrations.errors.SignatureVerificationError` before
+    it is returned, a chunk before it is yielded, and what passed carries its ``signer``.
+    ``trusted_signers`` (Sui addresses) turns it on and accepts only those keys. Needs the
+    ``atoma-integrations[verify]`` extra.
     """
 
     def __init__(
@@ -250,8 +165,18 @@ class AtomaClient(_ClientBase):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        verify_signatures: bool = False,
+        trusted_signers: Sequence[str] | None = None,
     ) -> None:
-        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._configure(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            default_headers,
+            verify_signatures,
+            trusted_signers,
+        )
         self._owns_http = http_client is None
         self._http = http_client or sync_http_client(self._config.timeout)
         self.completions = Completions(self)
@@ -336,6 +261,8 @@ class AsyncAtomaClient(_ClientBase):
     ``http_client=`` (any ``httpx.AsyncClient``) wins over both. A pool the client
     created is closed by ``aclose()``, by ``async with``, or else when its event loop
     shuts down (``asyncio.run`` does that), so no "Unclosed client session" warning is left.
+
+    ``verify_signatures`` and ``trusted_signers``: as for :class:`AtomaClient`.
     """
 
     def __init__(
@@ -348,8 +275,18 @@ class AsyncAtomaClient(_ClientBase):
         default_headers: dict[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: AsyncTransportName | None = None,
+        verify_signatures: bool = False,
+        trusted_signers: Sequence[str] | None = None,
     ) -> None:
-        self._configure(api_key, base_url, timeout, max_retries, default_headers)
+        self._configure(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            default_headers,
+            verify_signatures,
+            trusted_signers,
+        )
         self._owns_http = http_client is None
         # Checked even when http_client wins: a misspelt name must not pass silently.
         check_transport(transport)

@@ -1,7 +1,8 @@
 """The connection settings every adapter shares, and the process-wide client for them.
 
 :class:`ConnectionSettings` declares the fields (``api_key``, ``base_url``, ``timeout``,
-``max_retries``, ``default_headers``, ``transport``) once, framework-free; the LangChain and
+``max_retries``, ``default_headers``, ``transport``, ``verify_signatures``,
+``trusted_signers``) once, framework-free; the LangChain and
 LlamaIndex adapters inherit it and add only what their framework needs (LangChain's
 ``lc_secrets``, LlamaIndex's ``to_dict``). :meth:`ConnectionSettings._client_settings`
 resolves them by the client's own rules (``_config.resolve_config``: arguments, then the
@@ -32,6 +33,7 @@ from atoma_integrations import _registry
 from atoma_integrations._arguments import check_known_arguments
 from atoma_integrations._client import AsyncAtomaClient, AtomaClient
 from atoma_integrations._config import resolve_config
+from atoma_integrations._signatures import VerificationSettings
 from atoma_integrations._transport import AsyncTransportName
 
 __all__ = [
@@ -75,6 +77,11 @@ class ClientKey(NamedTuple):
     """The async client's pool (the sync client has one kind only)."""
     secrets: str
     """Keyed digest of the API key, the full base URL and the headers."""
+    verify_signatures: bool = False
+    """Whether the client checks node signatures (a verifying client is never shared
+    with one that does not)."""
+    trusted_signers: tuple[str, ...] | None = None
+    """The Sui addresses the client accepts, sorted; None for any."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -96,13 +103,19 @@ class ClientSettings:
     """Extra headers, sorted."""
     transport: AsyncTransportName | None = None
     """The async client's pool (None: the default); the sync client has one pool only."""
+    verify_signatures: bool = False
+    """Check the node signature of every response and stream chunk."""
+    trusted_signers: tuple[str, ...] | None = None
+    """Normalized, sorted Sui addresses allowed to sign; None for any."""
 
     def __repr__(self) -> str:
         key = "set" if self.api_key is not None else "none"
         return (
             f"ClientSettings(base_url={without_userinfo(self.base_url)!r}, api_key=<{key}>, "
             f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, "
-            f"headers={len(self.default_headers)}, transport={self.transport!r})"
+            f"headers={len(self.default_headers)}, transport={self.transport!r}, "
+            f"verify_signatures={self.verify_signatures!r}, "
+            f"trusted_signers={self.trusted_signers!r})"
         )
 
     @property
@@ -121,6 +134,8 @@ class ClientSettings:
             max_retries=self.max_retries,
             transport=self.transport,
             secrets=digest.hexdigest(),
+            verify_signatures=self.verify_signatures,
+            trusted_signers=self.trusted_signers,
         )
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -129,6 +144,8 @@ class ClientSettings:
             "base_url": self.base_url,
             "max_retries": self.max_retries,
             "default_headers": dict(self.default_headers) or None,
+            "verify_signatures": self.verify_signatures,
+            "trusted_signers": self.trusted_signers,
         }
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
@@ -179,6 +196,13 @@ class ConnectionSettings(BaseModel):
     transport: AsyncTransportName | None = None
     """The async calls' connection pool: None or "aiohttp" (the default, fast under
     concurrency), or "httpx" for httpx's own. Sync calls always use httpx's pool."""
+    verify_signatures: bool = False
+    """Check the signature Atoma's node puts on every response and stream chunk before it
+    is used (``docs/verification.md``); a failure raises ``SignatureVerificationError``.
+    Needs the ``atoma-integrations[verify]`` extra."""
+    trusted_signers: list[str] | None = None
+    """Sui addresses of the node keys to accept; setting it turns verification on and any
+    other signer fails. None accepts any valid signature."""
 
     @model_validator(mode="before")
     @classmethod
@@ -202,6 +226,8 @@ class ConnectionSettings(BaseModel):
             max_retries=self.max_retries,
             default_headers=self.default_headers,
         )
+        verification = VerificationSettings(self.verify_signatures, self.trusted_signers)
+        trusted = verification.trusted_signers
         return ClientSettings(
             api_key=config.api_key,
             base_url=config.base_url,
@@ -209,4 +235,6 @@ class ConnectionSettings(BaseModel):
             max_retries=self.max_retries,
             default_headers=tuple(sorted(config.default_headers.items())),
             transport=self.transport,
+            verify_signatures=verification.verify_signatures,
+            trusted_signers=None if trusted is None else tuple(trusted),
         )

@@ -11,7 +11,7 @@ merges tool calls, is in ``_chat_stream_state.py``.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from atoma_integrations._sse import DONE
 from atoma_integrations.errors import (
     AtomaError,
     MalformedEventError,
+    SignatureVerificationError,
     StreamInterruptedError,
     error_details,
     validation_detail,
@@ -29,6 +30,10 @@ from atoma_integrations.types import (
     CompletionChunk,
     Usage,
 )
+from atoma_integrations.types.shared import mark_signed
+
+if TYPE_CHECKING:
+    from atoma_integrations._signatures import SignatureVerifier
 
 __all__ = ["BaseStreamState", "ChunkT", "StreamState"]
 
@@ -43,18 +48,25 @@ class BaseStreamState(Generic[ChunkT]):
     type and say what to remember of each choice (``_track``).
     """
 
-    __slots__ = ("_finished", "_texts", "done", "usage")
+    __slots__ = ("_finished", "_request_id", "_texts", "done", "signers", "usage", "verifier")
 
     chunk_type: ClassVar[type[Any]]
     what: ClassVar[str]
 
-    def __init__(self) -> None:
+    def __init__(
+        self, verifier: SignatureVerifier | None = None, request_id: str | None = None
+    ) -> None:
         self._texts: dict[int, list[str]] = {}
         self._finished: set[int] = set()
         self.usage: Usage | None = None
         """The last usage seen (never summed: some backends repeat it on every chunk)."""
         self.done = False
         """True once ``[DONE]`` arrived."""
+        self.verifier = verifier
+        """Checks every payload's signature before its chunk exists; None: no checks."""
+        self._request_id = request_id
+        self.signers: set[str] = set()
+        """The Sui addresses whose signatures the payloads so far passed."""
 
     def decode(self, payload: bytes) -> ChunkT | None:
         """The chunk to yield for one event, or None (``[DONE]``, usage-only chunks).
@@ -63,12 +75,19 @@ class BaseStreamState(Generic[ChunkT]):
         place a streamed payload is turned into a chunk, for both I/O loops.
         """
         if payload == DONE:
+            # Not signed by any node (Atoma sends none); it carries no content, and a
+            # stream cut short is caught by finish() whether or not [DONE] ends it.
             self.done = True
             return None
-        try:
-            chunk: ChunkT = self.chunk_type.model_validate_json(payload)
-        except ValidationError as exc:
-            raise self._error_event(payload, exc) from exc
+        verifier = self.verifier
+        chunk: ChunkT
+        if verifier is None:
+            try:
+                chunk = self.chunk_type.model_validate_json(payload)
+            except ValidationError as exc:
+                raise self._error_event(payload, exc) from exc
+        else:
+            chunk = self._verified_chunk(verifier, payload)
         if chunk.usage is not None:
             self.usage = chunk.usage
         choices = chunk.choices
@@ -78,6 +97,36 @@ class BaseStreamState(Generic[ChunkT]):
                 raise self._error_event(payload, None)
             return None
         self._track(choices)
+        return chunk
+
+    def _verified_chunk(self, verifier: SignatureVerifier, payload: bytes) -> ChunkT:
+        """The chunk of a payload whose signature passed, marked with its signer.
+
+        Checked before the payload is parsed, so a tampered payload fails as a signature
+        failure, whatever it was tampered into. A failure carries what was verified and
+        delivered before it. An error event the node did not sign (Atoma's proxy writes
+        its own errors, unsigned) is not content: it is raised as the server's error, as
+        without verification; nothing of it is ever yielded.
+        """
+        try:
+            signer = verifier.verify(payload, self._request_id)
+        except SignatureVerificationError as exc:
+            if exc.reason == "unsigned" and _is_error_event(payload):
+                raise self._error_event(payload, None) from exc
+            texts = self.texts
+            raise exc.in_stream(
+                self.what,
+                text=texts.get(0, ""),
+                texts=texts,
+                usage=self.usage,
+                partial_message=self._partial(),
+            ) from None
+        try:
+            chunk: ChunkT = self.chunk_type.model_validate_json(payload)
+        except ValidationError as exc:
+            raise self._error_event(payload, exc) from exc
+        mark_signed(chunk, signer)
+        self.signers.add(signer)
         return chunk
 
     def _track(self, choices: Any) -> None:
@@ -171,3 +220,12 @@ class StreamState(BaseStreamState[CompletionChunk]):
                 self._add_text(choice.index, choice.text)
             if choice.finish_reason is not None:
                 self._finished.add(choice.index)
+
+
+def _is_error_event(payload: bytes) -> bool:
+    """Whether ``payload`` is an error event, ``{"error": ...}``."""
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error" in body

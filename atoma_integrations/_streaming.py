@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx
 from typing_extensions import Self
@@ -31,12 +31,16 @@ from typing_extensions import Self
 from atoma_integrations._chat_stream_state import ChatStreamState
 from atoma_integrations._sse import SSEDecoder
 from atoma_integrations._stream_state import BaseStreamState, ChunkT, StreamState
+from atoma_integrations.errors import AtomaError
 from atoma_integrations.types import (
     ChatCompletionChunk,
     ChatCompletionMessage,
     CompletionChunk,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from atoma_integrations._signatures import SignatureVerifier
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -55,11 +59,36 @@ def _transport_error_reason(exc: httpx.HTTPError) -> str:
     return f"the connection failed mid-stream ({type(exc).__name__}: {exc})"
 
 
+_T = TypeVar("_T")
+
+
+class _ThenRaise(list[_T]):
+    """The chunks decoded before a failing event of the same read, then its error.
+
+    A read may hold several events; those before the one that fails (a bad signature, an
+    error event) were checked and are part of what the error says was delivered, so they
+    are yielded first and the error is raised after them.
+    """
+
+    def __init__(self, chunks: list[_T], error: AtomaError) -> None:
+        super().__init__(chunks)
+        self.error = error
+
+    def __iter__(self) -> Iterator[_T]:
+        yield from list.__iter__(self)
+        raise self.error
+
+
 def _chunks(state: BaseStreamState[ChunkT], payloads: list[bytes]) -> list[ChunkT]:
     """Decode the events of one network read; stops at ``[DONE]``."""
     out: list[ChunkT] = []
     for payload in payloads:
-        chunk = state.decode(payload)
+        try:
+            chunk = state.decode(payload)
+        except AtomaError as exc:
+            if not out:
+                raise
+            return _ThenRaise(out, exc)
         if chunk is not None:
             out.append(chunk)
         elif state.done:
@@ -133,6 +162,12 @@ class _StreamView(Generic[ChunkT]):
     def text(self) -> str:
         """Text of choice 0 received so far."""
         return self._state.texts.get(0, "")
+
+    @property
+    def signers(self) -> set[str]:
+        """The Sui addresses whose signatures the chunks so far passed (empty when the
+        client does not verify signatures)."""
+        return set(self._state.signers)
 
 
 class _SyncStream(_StreamView[ChunkT]):
@@ -302,15 +337,15 @@ class CompletionStream(_SyncStream[CompletionChunk]):
     """A streamed completion: iterate it for :class:`CompletionChunk`; use it as a context
     manager. See :class:`_SyncStream` for when the connection closes."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response, StreamState())
+    def __init__(self, response: httpx.Response, verifier: SignatureVerifier | None = None) -> None:
+        super().__init__(response, StreamState(verifier, _request_id(response, verifier)))
 
 
 class AsyncCompletionStream(_AsyncStream[CompletionChunk]):
     """The async twin of :class:`CompletionStream`, opened by :class:`AsyncStreamOpener`."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response, StreamState())
+    def __init__(self, response: httpx.Response, verifier: SignatureVerifier | None = None) -> None:
+        super().__init__(response, StreamState(verifier, _request_id(response, verifier)))
 
 
 class ChatCompletionStream(_ChatView, _SyncStream[ChatCompletionChunk]):
@@ -319,8 +354,8 @@ class ChatCompletionStream(_ChatView, _SyncStream[ChatCompletionChunk]):
 
     _state: ChatStreamState
 
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response, ChatStreamState())
+    def __init__(self, response: httpx.Response, verifier: SignatureVerifier | None = None) -> None:
+        super().__init__(response, ChatStreamState(verifier, _request_id(response, verifier)))
 
 
 class AsyncChatCompletionStream(_ChatView, _AsyncStream[ChatCompletionChunk]):
@@ -328,8 +363,13 @@ class AsyncChatCompletionStream(_ChatView, _AsyncStream[ChatCompletionChunk]):
 
     _state: ChatStreamState
 
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response, ChatStreamState())
+    def __init__(self, response: httpx.Response, verifier: SignatureVerifier | None = None) -> None:
+        super().__init__(response, ChatStreamState(verifier, _request_id(response, verifier)))
+
+
+def _request_id(response: httpx.Response, verifier: SignatureVerifier | None) -> str | None:
+    # Read only when a signature failure may need it.
+    return None if verifier is None else response.headers.get("x-request-id")
 
 
 def _is_identity(response: httpx.Response) -> bool:

@@ -4,6 +4,8 @@ Uses the Atoma cloud when ATOMA_API_KEY is set; otherwise the local server that
 ``make demo`` starts. ATOMA_BASE_URL says where; ATOMA_MODEL (completions),
 ATOMA_CHAT_MODEL (chat) and ATOMA_EMBED_MODEL (embeddings) say which models, since a server
 may serve each kind under its own id (ATOMA_DEMO_MODEL is read as ATOMA_MODEL).
+The client part checks every chunk's node signature (docs/verification.md);
+ATOMA_TRUSTED_SIGNER pins the one Sui address accepted.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ ATOMA_EMBED_MODEL = "intfloat/multilingual-e5-large-instruct"
 
 
 def client_demo(model: str) -> None:
-    """Stream one completion through the bare client, then print usage and timing."""
-    with AtomaClient() as client:
+    """Stream one completion through the bare client, every chunk's signature checked, then
+    print usage, timing and the verified signer (pinned when ATOMA_TRUSTED_SIGNER is set,
+    as ``make demo`` does for the local signing relay)."""
+    pinned = os.environ.get("ATOMA_TRUSTED_SIGNER")
+    trusted = [pinned] if pinned else None
+    with AtomaClient(verify_signatures=True, trusted_signers=trusted) as client:
         print(f"== Client: {model} at {client.base_url}\n")
         started = time.perf_counter()
         with client.completions.create_stream(
@@ -34,7 +40,9 @@ def client_demo(model: str) -> None:
                 print(chunk.choices[0].text, end="", flush=True)
         elapsed = time.perf_counter() - started
         usage = stream.usage or "none reported by this server in streams"
-        print(f"\n\n[client] {elapsed:.2f}s, usage: {usage}\n")
+        print(f"\n\n[client] {elapsed:.2f}s, usage: {usage}")
+        signers = ", ".join(sorted(stream.signers))
+        print(f"[client] every chunk's signature verified; signed by {signers}\n")
 
 
 def main() -> int:

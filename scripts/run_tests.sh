@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: create the environment, start the
-# tiny-model llama.cpp server, run lint, types and pytest against it, stop the server; then
+# tiny-model llama.cpp server and the signing relay in front of it, run lint, types and
+# pytest against them, stop both; then
 # the unit suite again on the lowest dependency versions pyproject.toml declares.
 # Extra arguments go to pytest (for example: scripts/run_tests.sh -k stream -x).
 set -euo pipefail
@@ -18,8 +19,19 @@ export TS_MODEL=tiny TS_PORT="${TS_PORT:-8765}"
 server_env="$(bash scripts/local_server/start_server.sh)"
 # shellcheck disable=SC2086
 export $server_env
+# The signing relay next to it (Atoma's wire: signed answers), for the verification tests
+# and the docs blocks that check signatures; they spawn their own when it is not there.
+export TS_RELAY_PORT="${TS_RELAY_PORT:-$((TS_PORT + 10))}"
+stop=""
 if [ "$TS_STARTED" = 1 ]; then
-    trap 'bash scripts/local_server/stop_server.sh' EXIT
+    stop='bash scripts/local_server/stop_server.sh'
+fi
+trap 'eval "$stop"' EXIT
+relay_env="$(bash scripts/local_server/start_relay.sh)"
+# shellcheck disable=SC2086
+export $relay_env
+if [ "$TS_RELAY_STARTED" = 1 ]; then
+    stop="bash scripts/local_server/stop_relay.sh; $stop"
 fi
 
 # pytest's own exit status is the script's: 5 (no tests collected) fails like any other.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from atoma_integrations import AsyncAtomaClient, AtomaClient
+from tests.support.relay import Relay, relay_for
 
 ENV_VARS = ("ATOMA_API_KEY", "ATOMASDK_BEARER_AUTH", "ATOMA_BASE_URL")
 
@@ -55,6 +56,13 @@ def server_base_url() -> str:
             pytest.fail("TS_BASE_URL is not set: run the suite with `make test`")
         pytest.skip("no local server: run the suite with `make test`")
     return url
+
+
+@pytest.fixture(scope="session")
+def signing_relay(server_base_url: str) -> Iterator[Relay]:
+    """The signing relay in front of the local server (``tests/support/relay.py``)."""
+    with relay_for(server_base_url) as relay:
+        yield relay
 
 
 @pytest.fixture(scope="session")

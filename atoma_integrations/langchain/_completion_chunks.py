@@ -25,16 +25,20 @@ class CompletionChunkMapper:
     after the ``finish_reason`` one), which is why the final chunk is a separate, empty one.
     """
 
-    __slots__ = ("finish_reason", "model_name")
+    __slots__ = ("finish_reason", "model_name", "signer")
 
     def __init__(self, model: str) -> None:
         self.finish_reason: str | None = None
         self.model_name = model
+        self.signer: str | None = None
 
     def chunk(self, event: CompletionChunk) -> GenerationChunk | None:
         choice = event.choices[0]
         if choice.finish_reason is not None:
             self.finish_reason = choice.finish_reason
+            # Read here, not per token: with verification on every chunk passed its check,
+            # and the one that ends the answer names the signer (stream.signers has all).
+            self.signer = event.signer
             if event.model:
                 self.model_name = event.model
         if choice.logprobs is not None:
@@ -49,4 +53,6 @@ class CompletionChunkMapper:
         info: dict[str, Any] = {"finish_reason": self.finish_reason, "model_name": self.model_name}
         if usage is not None:
             info["token_usage"] = usage_counts(usage)
+        if self.signer is not None:
+            info["signer"] = self.signer
         return GenerationChunk(text="", generation_info=info)

@@ -60,6 +60,9 @@ class RowResult:
     """The row's result (generated text, message content, vector)."""
     usage: Counts
     """Token counts of the row's request, or None when the server sent none."""
+    signer: str | None = None
+    """The Sui address whose signature the row's answer passed; None when the source does
+    not verify signatures (or, for the embedding adapters, does not report it)."""
 
 
 def counts(usage: Any) -> Counts:
@@ -208,7 +211,7 @@ def completion_call(source: object, model: str | None, params: Mapping[str, Any]
             call = cast(CompletionParams, {**base, "prompt": _require_text(prompt, "a prompt")})
             completion = await clients.get().completions.create(**call)
             text = completion.choices[0].text if completion.choices else ""
-            return RowResult(text, counts(completion.usage))
+            return RowResult(text, counts(completion.usage), completion.signer)
 
         return with_client
     _no_parameters_with_an_adapter(source, model, params)
@@ -226,7 +229,9 @@ def _langchain_completion(llm: Any) -> RowCall:
     async def call(prompt: Any) -> RowResult:
         result = await llm.agenerate([_require_text(prompt, "a prompt")])
         usage = counts((result.llm_output or {}).get("token_usage"))
-        return RowResult(result.generations[0][0].text, usage)
+        generation = result.generations[0][0]
+        signer = (generation.generation_info or {}).get("signer")
+        return RowResult(generation.text, usage, signer)
 
     return call
 
@@ -234,7 +239,8 @@ def _langchain_completion(llm: Any) -> RowCall:
 def _llama_index_completion(llm: Any) -> RowCall:
     async def call(prompt: Any) -> RowResult:
         response = await llm.acomplete(_require_text(prompt, "a prompt"))
-        return RowResult(response.text, counts(getattr(response.raw, "usage", None)))
+        usage = counts(getattr(response.raw, "usage", None))
+        return RowResult(response.text, usage, response.additional_kwargs.get("signer"))
 
     return call
 
@@ -299,7 +305,7 @@ def chat_call(
             call = cast(ChatCompletionParams, {**base, "messages": messages})
             completion = await clients.get().chat.completions.create(**call)
             content = completion.choices[0].message.content if completion.choices else None
-            return RowResult(content, counts(completion.usage))
+            return RowResult(content, counts(completion.usage), completion.signer)
 
         return with_client
     _no_parameters_with_an_adapter(source, model, params)
@@ -318,6 +324,7 @@ def chat_call(
                         "total_tokens": usage.get("total_tokens"),
                     }
                 ),
+                message.response_metadata.get("signer"),
             )
 
         return langchain
@@ -328,7 +335,11 @@ def chat_call(
         async def llama_index(value: Any) -> RowResult:
             messages = [ChatMessage(**m) for m in _messages(value, system_prompt)]
             response = await llm.achat(messages)
-            return RowResult(response.message.content, counts(getattr(response.raw, "usage", None)))
+            return RowResult(
+                response.message.content,
+                counts(getattr(response.raw, "usage", None)),
+                response.additional_kwargs.get("signer"),
+            )
 
         return llama_index
     raise TypeError(
@@ -360,7 +371,11 @@ def embedding_call(source: object, model: str | None, params: Mapping[str, Any])
             response = await clients.get().embeddings.create(**call)
             usage = counts(response.usage)
             return [
-                RowResult(item.embedding, usage if i == 0 or usage is None else (0, 0, 0))
+                RowResult(
+                    item.embedding,
+                    usage if i == 0 or usage is None else (0, 0, 0),
+                    response.signer,
+                )
                 for i, item in enumerate(response.data)
             ]
 

@@ -3,7 +3,8 @@
 Each class reads one input column of a batch, sends a request per row (per group of
 rows for embeddings) on the async client, at most ``max_in_flight`` at once per actor
 across every batch the actor is working on, and returns the batch with new columns: the
-result, the usage counts and, in ``on_error="column"`` mode, the error. Rows keep their
+result, the usage counts, optionally the signer and, in ``on_error="column"`` mode, the
+error. Rows keep their
 order; none is dropped or added.
 
 What a request is (complete a prompt, answer messages, embed texts) is a
@@ -93,6 +94,7 @@ class ColumnMapper:
         error_column: str = "error",
         usage_columns: bool = True,
         usage_prefix: str | None = None,
+        signer_column: str | None = None,
         model: str | None = None,
         **params: Any,
     ) -> None:
@@ -105,6 +107,7 @@ class ColumnMapper:
             "error_column": error_column,
             "usage_columns": usage_columns,
             "usage_prefix": usage_prefix,
+            "signer_column": signer_column,
             "model": model,
             **params,
         }
@@ -133,9 +136,20 @@ class ColumnMapper:
         prefix = f"{self.output_column}_" if usage_prefix is None else usage_prefix
         self.usage_column_names = tuple(prefix + name for name in self.usage_names)
         """The usage columns' names, in the order of :attr:`usage_names`."""
+        self.signer_column = signer_column
+        """The new column with the Sui address that signed each row's answer (None for a
+        failed row); only with a source that verifies signatures (``verify_signatures`` /
+        ``trusted_signers`` on the client or adapter). None: no such column."""
         new = [self.output_column]
         if usage_columns:
             new += self.usage_column_names
+        if signer_column is not None:
+            if not _verifies(source):
+                raise ValueError(
+                    f"{type(self).__name__}: signer_column needs a source that verifies "
+                    "signatures (verify_signatures=True or trusted_signers=[...] on it)"
+                )
+            new.append(signer_column)
         if on_error == "column":
             new.append(error_column)
         for name in (self.input_column, *new):
@@ -233,21 +247,26 @@ class ColumnMapper:
     def _columns(self, outcomes: Sequence[RowResult | BaseException]) -> dict[str, Any]:
         results: list[Any] = []
         usages: list[Counts] = []
+        signers: list[str | None] = []
         errors: list[str | None] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 results.append(None)
                 usages.append(None)
+                signers.append(None)
                 errors.append(f"{type(outcome).__name__}: {outcome}")
             else:
                 results.append(outcome.value)
                 usages.append(outcome.usage)
+                signers.append(outcome.signer)
                 errors.append(None)
         columns: dict[str, Any] = {self.output_column: self._result_array(results)}
         if self.usage_columns:
             for name, column in zip(self.usage_names, self.usage_column_names, strict=True):
                 at = USAGE_COLUMNS.index(name)
                 columns[column] = _int_array([u[at] if u is not None else None for u in usages])
+        if self.signer_column is not None:
+            columns[self.signer_column] = _object_array(signers)
         if self.on_error == "column":
             columns[self.error_column] = _object_array(errors)
         return columns
@@ -262,6 +281,13 @@ class ColumnMapper:
             return {**batch, **columns}
         # pandas: a new frame, the caller's batch is left as it was.
         return batch.assign(**columns)
+
+
+def _verifies(source: object) -> bool:
+    """Whether ``source`` (a client or an adapter) checks signatures."""
+    return bool(getattr(source, "verify_signatures", False)) or bool(
+        getattr(source, "trusted_signers", None)
+    )
 
 
 def _int_array(values: list[int | None]) -> Any:

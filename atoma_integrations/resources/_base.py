@@ -1,5 +1,8 @@
 """The base of every resource: the one way a resource sends a request.
 
+A resource keeps its client's signature verifier (None when off) and hands it to whatever
+decodes the answer: ``parse_response`` for whole bodies, the stream for events.
+
 A resource names its route as a path under the client's ``base_url`` (``"/completions"``)
 and sends through the client's ``request`` verb, which owns the URL, headers, retries and
 error mapping. Streams go through ``_post_stream``: the sync client opens the stream at
@@ -18,6 +21,7 @@ from atoma_integrations._streaming import AsyncStreamOpener
 
 if TYPE_CHECKING:
     from atoma_integrations._client import AsyncAtomaClient, AtomaClient
+    from atoma_integrations._signatures import SignatureVerifier
     from atoma_integrations._streaming import _AsyncStream, _SyncStream
 
 __all__ = ["AsyncAPIResource", "SyncAPIResource"]
@@ -31,6 +35,7 @@ class SyncAPIResource:
 
     def __init__(self, client: AtomaClient) -> None:
         self._client = client
+        self._verifier = client._verifier
 
     def _get(self, path: str) -> httpx.Response:
         return self._client.request("GET", path)
@@ -43,11 +48,11 @@ class SyncAPIResource:
         path: str,
         body: bytes,
         timeout: httpx.Timeout | None,
-        stream_type: Callable[[httpx.Response], _SyncStreamT],
+        stream_type: Callable[[httpx.Response, SignatureVerifier | None], _SyncStreamT],
     ) -> _SyncStreamT:
         """Send now (retries included) and return the open stream."""
         response = self._client.request("POST", path, content=body, timeout=timeout, stream=True)
-        return stream_type(response)
+        return stream_type(response, self._verifier)
 
 
 class AsyncAPIResource:
@@ -55,6 +60,7 @@ class AsyncAPIResource:
 
     def __init__(self, client: AsyncAtomaClient) -> None:
         self._client = client
+        self._verifier = client._verifier
 
     async def _get(self, path: str) -> httpx.Response:
         return await self._client.request("GET", path)
@@ -67,7 +73,7 @@ class AsyncAPIResource:
         path: str,
         body: bytes,
         timeout: httpx.Timeout | None,
-        stream_type: Callable[[httpx.Response], _AsyncStreamT],
+        stream_type: Callable[[httpx.Response, SignatureVerifier | None], _AsyncStreamT],
     ) -> AsyncStreamOpener[_AsyncStreamT]:
         """The opener that sends the request on ``async with`` or ``await``."""
         client = self._client
@@ -75,4 +81,5 @@ class AsyncAPIResource:
         def send() -> Awaitable[httpx.Response]:
             return client.request("POST", path, content=body, timeout=timeout, stream=True)
 
-        return AsyncStreamOpener(send, stream_type)
+        verifier = self._verifier
+        return AsyncStreamOpener(send, lambda response: stream_type(response, verifier))

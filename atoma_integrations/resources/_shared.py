@@ -1,16 +1,21 @@
-"""What every resource does the same way: encode a validated body, decode a response."""
+"""What every resource does the same way: encode a validated body, decode (and, when
+asked, verify) a response."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, RootModel, ValidationError
 
 from atoma_integrations._config import resolve_timeout
 from atoma_integrations.errors import MalformedResponseError, validation_detail
+from atoma_integrations.types.shared import Signed, mark_signed
+
+if TYPE_CHECKING:
+    from atoma_integrations._signatures import SignatureVerifier
 
 __all__ = ["build_body", "parse_json", "parse_response"]
 
@@ -55,21 +60,32 @@ def build_body(
     return json.dumps(body).encode(), timeout
 
 
-def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
+def parse_response(
+    model: type[_ModelT], response: httpx.Response, verifier: SignatureVerifier | None = None
+) -> _ModelT:
     """Decode a successful response's body into ``model``, straight from its bytes.
 
-    With :func:`parse_json`, the one place a whole (not streamed) body is decoded: a check
-    that must see the raw body before it is parsed belongs here.
+    With :func:`parse_json`, the one place a whole (not streamed) body is decoded. With a
+    ``verifier`` (``model`` must then be a signed type), the raw body's signature is
+    checked first, so a body that fails is never returned; the result carries its
+    ``signer``.
     """
     content = response.content
+    signer = None
+    if verifier is not None:
+        signer = verifier.verify(content, response.headers.get("x-request-id"))
     try:
-        return model.model_validate_json(content)
+        result = model.model_validate_json(content)
     except ValidationError as exc:
         what = "JSON" if model is _JSONDocument else f"a valid {model.__name__}"
         raise MalformedResponseError(
             f"The server's {response.status_code} response to {response.request.url.path} "
             f"is not {what} ({validation_detail(exc)}) (body starts {content[:200]!r})"
         ) from exc
+    if signer is not None:
+        assert isinstance(result, Signed), f"{model.__name__} is not a signed type"
+        mark_signed(result, signer)
+    return result
 
 
 class _JSONDocument(RootModel[Any]):

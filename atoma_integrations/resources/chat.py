@@ -115,7 +115,7 @@ class ChatCompletions(SyncAPIResource):
     def create(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletion:
         """Answer ``messages`` and return the whole response."""
         body, timeout = build_chat_body(params, stream=False)
-        return parse_response(ChatCompletion, self._post(PATH, body, timeout))
+        return parse_response(ChatCompletion, self._post(PATH, body, timeout), self._verifier)
 
     def create_stream(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletionStream:
         """Answer ``messages`` as a stream of chunks; the request is sent now.
@@ -133,7 +133,7 @@ class AsyncChatCompletions(AsyncAPIResource):
     async def create(self, **params: Unpack[ChatCompletionParams]) -> ChatCompletion:
         """Answer ``messages`` and return the whole response."""
         body, timeout = build_chat_body(params, stream=False)
-        return parse_response(ChatCompletion, await self._post(PATH, body, timeout))
+        return parse_response(ChatCompletion, await self._post(PATH, body, timeout), self._verifier)
 
     def create_stream(
         self, **params: Unpack[ChatCompletionParams]

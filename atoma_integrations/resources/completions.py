@@ -69,7 +69,7 @@ class Completions(SyncAPIResource):
     def create(self, **params: Unpack[CompletionParams]) -> Completion:
         """Complete ``prompt`` and return the whole response."""
         body, timeout = build_completion_body(params, stream=False)
-        return parse_response(Completion, self._post(PATH, body, timeout))
+        return parse_response(Completion, self._post(PATH, body, timeout), self._verifier)
 
     def create_stream(self, **params: Unpack[CompletionParams]) -> CompletionStream:
         """Complete ``prompt`` as a stream of chunks; the request is sent now.
@@ -87,7 +87,7 @@ class AsyncCompletions(AsyncAPIResource):
     async def create(self, **params: Unpack[CompletionParams]) -> Completion:
         """Complete ``prompt`` and return the whole response."""
         body, timeout = build_completion_body(params, stream=False)
-        return parse_response(Completion, await self._post(PATH, body, timeout))
+        return parse_response(Completion, await self._post(PATH, body, timeout), self._verifier)
 
     def create_stream(
         self, **params: Unpack[CompletionParams]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import httpx
 from typing_extensions import Required, Unpack
@@ -12,6 +12,9 @@ from atoma_integrations.errors import MalformedResponseError
 from atoma_integrations.resources._base import AsyncAPIResource, SyncAPIResource
 from atoma_integrations.resources._shared import build_body, parse_response
 from atoma_integrations.types import CreateEmbeddingResponse, EmbeddingRequest
+
+if TYPE_CHECKING:
+    from atoma_integrations._signatures import SignatureVerifier
 
 __all__ = [
     "AsyncEmbeddings",
@@ -54,13 +57,15 @@ def build_embedding_body(params: EmbeddingParams) -> tuple[bytes, httpx.Timeout 
     return body, timeout, expected
 
 
-def checked_embeddings(response: httpx.Response, expected: int) -> CreateEmbeddingResponse:
+def checked_embeddings(
+    response: httpx.Response, expected: int, verifier: SignatureVerifier | None = None
+) -> CreateEmbeddingResponse:
     """Decode the answer and make sure it holds exactly one vector per input.
 
     A missing, duplicated or out-of-range ``index`` would otherwise pair a text with
     another text's vector, or drop one, without anyone noticing.
     """
-    result = parse_response(CreateEmbeddingResponse, response)
+    result = parse_response(CreateEmbeddingResponse, response, verifier)
     indexes = [item.index for item in result.data]
     if indexes != list(range(expected)):
         raise MalformedResponseError(
@@ -82,7 +87,7 @@ class Embeddings(SyncAPIResource):
     def create(self, **params: Unpack[EmbeddingParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a text or a list of texts); ``data`` is in input order."""
         body, timeout, expected = build_embedding_body(params)
-        return checked_embeddings(self._post(PATH, body, timeout), expected)
+        return checked_embeddings(self._post(PATH, body, timeout), expected, self._verifier)
 
 
 class AsyncEmbeddings(AsyncAPIResource):
@@ -91,4 +96,4 @@ class AsyncEmbeddings(AsyncAPIResource):
     async def create(self, **params: Unpack[EmbeddingParams]) -> CreateEmbeddingResponse:
         """Embed ``input`` (a text or a list of texts); ``data`` is in input order."""
         body, timeout, expected = build_embedding_body(params)
-        return checked_embeddings(await self._post(PATH, body, timeout), expected)
+        return checked_embeddings(await self._post(PATH, body, timeout), expected, self._verifier)

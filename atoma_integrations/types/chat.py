@@ -46,7 +46,7 @@ from atoma_integrations.types._chat_request import (
     ToolChoice,
     ToolParam,
 )
-from atoma_integrations.types.shared import Lenient, Usage, defer_build
+from atoma_integrations.types.shared import Lenient, Signed, Usage, defer_build
 
 __all__ = [
     "AssistantMessageParam",
@@ -162,7 +162,7 @@ class ChatCompletionChoice(Lenient):
     """Log-probabilities, when ``logprobs`` was requested."""
 
 
-class ChatCompletion(Lenient):
+class ChatCompletion(Signed):
     """A full (non-streamed) chat completion response."""
 
     id: str = ""
@@ -237,7 +237,7 @@ class ChatCompletionChunkChoice(_Delta):
     """Log-probabilities of this event's tokens, when requested."""
 
 
-class ChatCompletionChunk(Lenient):
+class ChatCompletionChunk(Signed):
     """One streamed event of a chat completion."""
 
     id: str = ""

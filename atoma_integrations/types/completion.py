@@ -24,7 +24,7 @@ from typing_extensions import Self
 
 from atoma_integrations.types._sampling import SamplingRequest
 from atoma_integrations.types.chat import StreamOptions
-from atoma_integrations.types.shared import Lenient, NonEmptyStr, Usage, defer_build
+from atoma_integrations.types.shared import Lenient, NonEmptyStr, Signed, Usage, defer_build
 
 __all__ = [
     "Completion",
@@ -80,7 +80,7 @@ class CompletionChoice(BaseModel):
     """vLLM: the stop string or token id that ended generation, if one did."""
 
 
-class Completion(Lenient):
+class Completion(Signed):
     """A full (non-streamed) completion response."""
 
     id: str = ""

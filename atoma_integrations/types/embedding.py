@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from atoma_integrations.types.shared import Lenient, NonEmptyStr, defer_build
+from atoma_integrations.types.shared import Lenient, NonEmptyStr, Signed, defer_build
 
 __all__ = [
     "CreateEmbeddingResponse",
@@ -93,7 +93,7 @@ class Embedding(Lenient):
         return value
 
 
-class CreateEmbeddingResponse(Lenient):
+class CreateEmbeddingResponse(Signed):
     """The body of ``POST /embeddings``: one vector per input, in input order."""
 
     data: list[Embedding] = Field(default_factory=list)

@@ -9,7 +9,7 @@ package's other process-wide state.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,9 +21,11 @@ __all__ = [
     "Model",
     "ModelList",
     "NonEmptyStr",
+    "Signed",
     "Usage",
     "build_models",
     "defer_build",
+    "mark_signed",
 ]
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
@@ -33,6 +35,28 @@ class Lenient(BaseModel):
     """Base of response types: unknown fields are kept, not rejected."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+
+class Signed(Lenient):
+    """Base of the types a node signs: whole responses and stream chunks.
+
+    ``signer`` is set by the client after a passed check, never read from the body: it is a
+    class attribute (None) that a verified object shadows in its own ``__dict__`` (see
+    :func:`mark_signed`), so a server cannot fill it by sending a ``"signer"`` member (that
+    lands in ``model_extra`` like any unknown field), it is not a field (``model_dump`` and
+    the JSON the adapters pass on stay the server's wire fields), and an unverified object
+    pays nothing for it.
+    """
+
+    signer: ClassVar[str | None] = None
+    """The Sui address of the node key whose signature this object passed; None when the
+    client does not verify signatures."""
+
+
+def mark_signed(obj: Signed, signer: str) -> None:
+    """Record on ``obj`` the signer whose signature its raw bytes passed."""
+    # Pydantic's __setattr__ would put an unknown name into the extras (and so into dumps).
+    object.__setattr__(obj, "signer", signer)
 
 
 class CompletionTokensDetails(Lenient):

@@ -13,6 +13,12 @@ here. What a block runs against:
   ``<!-- docs-test: atoma-stand-in -->``: what only Atoma's backends do. Those blocks keep
   the Atoma ids. The doc says so in a visible note beside the directive
   (``tests/docs/test_docs_rules.py`` checks that).
+- **The signing relay in front of the local server** (``tests/support/relay.py``) for a
+  block after ``<!-- docs-test: signing-relay -->``: signature checks, which need answers
+  signed the way an Atoma node signs them. The local ids replace the Atoma ones, and the
+  placeholder address a reader replaces with their node's (``NODE = "0x" + "0" * 64``)
+  becomes the relay's, as a reader pinning the relay would write it; again with a visible
+  note beside the directive.
 
 Blocks of a page under ``docs/`` share one namespace and run in order, as a reader reads
 them; each README block runs in a fresh namespace, so each is self-contained. Sybil's
@@ -35,6 +41,7 @@ from sybil.evaluators.python import pad
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 from tests.support.atoma_stand_in import AtomaStandIn
+from tests.support.relay import relay_for
 
 __all__ = [
     "ATOMA_MODEL_IDS",
@@ -66,6 +73,11 @@ ATOMA_MODEL_IDS = {
 
 STAND_IN = "atoma-stand-in"
 """The ``docs-test`` directive's argument that runs the next block on the stand-in."""
+SIGNING_RELAY = "signing-relay"
+"""The ``docs-test`` directive's argument that runs the next block through the relay."""
+_TARGETS = (STAND_IN, SIGNING_RELAY)
+# The trusted node a reader pins, as the docs write it; a relay block pins the relay's key.
+_NODE_PLACEHOLDER = re.compile(r'^(\s*NODE = )"0x" \+ "0" \* 64', re.MULTILINE)
 _KEY_VARIABLES = ("ATOMA_API_KEY", "ATOMASDK_BEARER_AUTH")
 
 
@@ -75,6 +87,9 @@ class DocsServers:
 
     local_url: str
     stand_in_url: str
+    relay_url: str
+    relay_signer: str
+    """The relay's Sui address, pinned by the relay blocks."""
     model_ids: dict[str, str]
     workdir: Path
     """Where the blocks run: files they write (Parquet folders ...) land here."""
@@ -89,9 +104,16 @@ def docs_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsServe
             pytest.fail("TS_BASE_URL is not set: run the suite with `make test`")
         pytest.skip("no local server: run the suite with `make test`")
     ids = {atoma: os.environ.get(var, default) for atoma, (var, default) in ATOMA_MODEL_IDS.items()}
-    with AtomaStandIn() as stand_in:
+    with AtomaStandIn() as stand_in, relay_for(url) as relay:
         try:
-            yield DocsServers(url, stand_in.base_url, ids, tmp_path_factory.mktemp("docs"))
+            yield DocsServers(
+                url,
+                stand_in.base_url,
+                relay.base_url,
+                relay.signer,
+                ids,
+                tmp_path_factory.mktemp("docs"),
+            )
         finally:
             _shutdown_ray()
 
@@ -160,17 +182,20 @@ def _uses_ray(source: str) -> bool:
     return re.search(r"^\s*(import ray|from ray)", source, re.MULTILINE) is not None
 
 
-def evaluate_block(example: Example, *, stand_in: bool) -> None:
-    """Run one Python block against the local server, or the stand-in if ``stand_in``."""
+def evaluate_block(example: Example, *, target: str | None) -> None:
+    """Run one Python block against the local server, or the ``docs-test`` target named."""
     __tracebackhide__ = True
     servers: DocsServers = example.namespace["docs_servers"]
     source = str(example.parsed)
-    if stand_in:
+    if target == STAND_IN:
         base_url = servers.stand_in_url
     else:
         base_url = servers.local_url
         for atoma_id, local_id in servers.model_ids.items():
             source = source.replace(f'"{atoma_id}"', f'"{local_id}"')
+        if target == SIGNING_RELAY:
+            base_url = servers.relay_url
+            source = _NODE_PLACEHOLDER.sub(rf'\g<1>"{servers.relay_signer}"', source)
     code = compile(
         pad(source, example.line + example.parsed.line_offset),
         example.path,
@@ -206,15 +231,16 @@ class DocBlockParser:
 
     def __call__(self, document: Document) -> Iterator[Region]:
         for directive in _DIRECTIVE.finditer(document.text):
-            if directive.group("target") != STAND_IN:
+            if directive.group("target") not in _TARGETS:
                 raise ValueError(
                     f"{document.path}: unknown docs-test target {directive.group('target')!r} "
-                    f"(known: {STAND_IN})"
+                    f"(known: {', '.join(_TARGETS)})"
                 )
         for region in self.blocks(document):
             before = document.text[: region.start].rstrip().splitlines()
             directive = _DIRECTIVE.match(before[-1].strip()) if before else None
-            region.evaluator = partial(evaluate_block, stand_in=directive is not None)
+            target = directive.group("target") if directive is not None else None
+            region.evaluator = partial(evaluate_block, target=target)
             yield region
 
 

@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "types": ("types",),
     "client": (
         "_config",
+        "_retries",
         "_signatures",
         "_signature_keys",
         "_stream_state",

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import atoma_integrations
 from atoma_integrations import errors
-from atoma_integrations._client import retry_delay
+from atoma_integrations._retries import retry_delay
 from atoma_integrations._signatures import (
     VERIFY_EXTRA,
     SignatureVerifier,
