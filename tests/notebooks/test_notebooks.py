@@ -130,7 +130,7 @@ def test_langchain_quickstart(run_notebook: RunNotebook, server_base_url: str) -
     assert prompt_tokens > 0 and completion_tokens > 0
     assert total_tokens == prompt_tokens + completion_tokens
     # Errors: one caught before sending, one typed from the server's answer.
-    assert "rejected before sending: ('temperature',)" in out("error-validation")
+    assert "refused before sending (CompletionRequest): temperature:" in out("error-validation")
     assert "ContextLengthExceededError 400 context_length_exceeded" in out("error-context")
     assert "also a LangChain ContextOverflowError: True" in out("error-context")
 
