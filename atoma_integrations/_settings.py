@@ -28,6 +28,7 @@ from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from typing_extensions import Self
 
 from atoma_integrations import _registry
 from atoma_integrations._arguments import check_known_arguments
@@ -211,6 +212,14 @@ class ConnectionSettings(BaseModel):
         extras = cls._extras_field if cls._extras_field in cls.model_fields else None
         check_known_arguments(cls, data, extras)
         return data
+
+    @model_validator(mode="after")
+    def _verification_can_run(self) -> Self:
+        """With verification asked for, fail now if it cannot run (a malformed address, no
+        ``atoma-integrations[verify]``) rather than at the adapter's first call."""
+        if self.verify_signatures or self.trusted_signers is not None:
+            VerificationSettings(self.verify_signatures, self.trusted_signers).build()
+        return self
 
     def _client_settings(self) -> ClientSettings:
         """The settings resolved by the client's rules; raises ``ConfigurationError``.

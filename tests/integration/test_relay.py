@@ -3,7 +3,8 @@
 Every answer the relay gives (completions, chat, embeddings, and each stream chunk) must
 pass the package's signature check under the relay's own key, carry the model's answer
 unchanged, and follow Atoma's framing: no ``[DONE]``, keep-alive comments, Atoma's error
-shape. The client, which knows nothing of signatures yet, must work through it unchanged.
+shape. A client with verification off must work through it unchanged; the checks through
+the client and the adapters are in ``test_verification.py``.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def test_a_body_that_is_not_json_is_atomas_request_error(relay: tuple[str, str])
     assert error["message"].startswith("Request error: ")
 
 
-# The client as it is (no verification wired yet) works through the relay.
+# A client with verification off works through the relay as through any server.
 
 
 def test_the_client_works_through_the_relay(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -148,6 +149,19 @@ def test_llama_index_to_dict_keeps_the_settings(name: str) -> None:
 def test_a_malformed_address_fails_when_the_adapter_is_built() -> None:
     with pytest.raises(Exception, match="trusted_signers"):
         ChatAtoma(model="m", base_url=URL, trusted_signers=["0xnope"])
+
+
+@pytest.mark.parametrize("name", list(ADAPTERS))
+def test_without_the_verify_extra_asking_for_verification_fails_when_built(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in [m for m in sys.modules if m.startswith("cryptography")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.delitem(sys.modules, "atoma_integrations._signature_keys", raising=False)
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # an import of it fails
+    with pytest.raises(ValueError, match=r"atoma-integrations\[verify\]"):
+        ADAPTERS[name](verify_signatures=True)
+    ADAPTERS[name]()  # verification off needs nothing
 
 
 # --- LangChain -----------------------------------------------------------------------
