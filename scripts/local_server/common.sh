@@ -64,3 +64,33 @@ ts_resolve_model() {
     TS_MODEL_ALIAS="${TS_MODEL_ALIAS:-$TS_DEFAULT_ALIAS}"
     TS_EMBED_ALIAS="${TS_EMBED_ALIAS:-$TS_DEFAULT_EMBED_ALIAS}"
 }
+
+# Stop the process whose pid is in "$1" (only that pid: never by name), waiting up to 5 s
+# before SIGKILL, then remove the pid file and the other files given. "$2" names it in the
+# log ("server", "relay"). Succeeds when nothing is running.
+ts_stop_pid() {
+    local pid_file="$1" what="$2"
+    shift 2
+    if [ ! -s "$pid_file" ]; then
+        rm -f "$@"
+        ts_log "$what not running (no pid file)"
+        return 0
+    fi
+    local pid
+    pid="$(cat "$pid_file")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            ts_log "$what pid $pid still alive after 5s; sending SIGKILL"
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+        ts_log "stopped $what pid $pid"
+    else
+        ts_log "$what pid $pid was not running"
+    fi
+    rm -f "$pid_file" "$@"
+}
